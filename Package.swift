@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+// Alcatraz: a sandboxed, deterministic PVM executor for blockchain nodes.
+//
+// One target per role, so that the architecture shows in the tree (see docs/architecture.md):
+//   PVM              program formats, code analysis and the reference interpreter (no Foundation)
+//   PVMAssembler     text assembler and disassembler for PVM programs (no Foundation)
+//   ConformanceVectors  loader and runner for the JAM PVM JSON test vectors
+//   CShims           the few C helpers Swift cannot express (signal context, raw syscalls)
+//   JIT              x86-64 assembler DSL and the one-pass PVM -> x86-64 recompiler
+//   CSeccomp, CCap   system libraries (libseccomp, libcap)
+//   Sandbox          the worker lockdown (namespaces, pivot_root, rlimits, capabilities, seccomp)
+//   WireProtocol     SCALE codec, frames and messages shared by daemon, worker and client
+//   alcatraz         the command-line tool
+import PackageDescription
+
+let optimize: [SwiftSetting] = [
+    // The interpreter and JIT hot paths use unsafe pointers with explicit checks; exclusivity
+    // checking costs a call per register access in the inner loop and proves nothing there.
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Alcatraz",
+    products: [
+        .library(name: "PVM", targets: ["PVM"]),
+        .library(name: "PVMAssembler", targets: ["PVMAssembler"]),
+        .executable(name: "alcatraz", targets: ["alcatraz"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "PVM", swiftSettings: optimize),
+        .target(name: "PVMAssembler", dependencies: ["PVM"]),
+        .target(name: "ConformanceVectors", dependencies: ["PVM"]),
+        .target(name: "CShims"),
+        .target(name: "JIT", dependencies: ["PVM", "CShims"], swiftSettings: optimize),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .target(name: "Sandbox", dependencies: ["CSeccomp", "CCap", "CShims"]),
+        .target(name: "WireProtocol"),
+        .executableTarget(
+            name: "alcatraz",
+            dependencies: [
+                "PVM", "PVMAssembler", "ConformanceVectors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/AlcatrazCLI"
+        ),
+        .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors"]),
+        .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
+        .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+    ]
+)

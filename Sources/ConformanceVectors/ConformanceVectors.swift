@@ -1,0 +1,1 @@
+// Module ConformanceVectors: see docs/architecture.md for its role.

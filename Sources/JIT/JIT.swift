@@ -1,0 +1,1 @@
+// Module JIT: see docs/architecture.md for its role.

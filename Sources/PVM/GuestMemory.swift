@@ -1,0 +1,220 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The interpreter's guest RAM: the whole 32-bit address space as one lazily backed host mapping,
+/// plus one access byte per 4 KiB page. Untouched pages cost nothing; an access is a page-table
+/// lookup and a plain load or store.
+///
+/// Pages only ever go from inaccessible to readable or writable (mapping, `sbrk`), never back, so
+/// a page's bytes are zero until the guest or the loader writes them.
+public final class GuestMemory: @unchecked Sendable {
+    public static let pageSize: UInt32 = 4096
+    public static let pageShift: UInt32 = 12
+    /// Addresses below this always panic when accessed inaccessibly (GP Z_Z, the 64 KiB zone).
+    public static let panicZone: UInt32 = 0x10000
+    static let pageCount = 1 << 20
+    // 2^32 bytes plus one spare page, so an 8-byte access at 0xFFFFFFF8 stays inside the mapping.
+    static let mappingSize = (1 << 32) + 4096
+
+    /// The access a page allows. `write` implies read.
+    public enum Access: UInt8, Sendable {
+        case none = 0
+        case read = 1
+        case write = 3
+    }
+
+    /// Host address of guest address 0.
+    public let base: UnsafeMutableRawPointer
+    /// One `Access` raw value per guest page.
+    let flags: UnsafeMutablePointer<UInt8>
+
+    /// The current heap end (the value `sbrk(0)` returns).
+    public internal(set) var heapTop: UInt32 = 0
+    /// `sbrk` fails (returns 0) rather than move `heapTop` past this.
+    public internal(set) var heapLimit: UInt32 = 0
+
+    /// Reserves the address space. Fails only if the host cannot reserve 4 GiB of address space.
+    public init() throws(MemoryError) {
+        let flagsBytes = GuestMemory.pageCount
+        let prot = PROT_READ | PROT_WRITE
+        let mapFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
+        guard let space = mmap(nil, GuestMemory.mappingSize, prot, mapFlags, -1, 0), space != MAP_FAILED else {
+            throw MemoryError(errno: errno, what: "reserve 4 GiB of guest address space")
+        }
+        guard let table = mmap(nil, flagsBytes, prot, mapFlags, -1, 0), table != MAP_FAILED else {
+            munmap(space, GuestMemory.mappingSize)
+            throw MemoryError(errno: errno, what: "allocate the guest page table")
+        }
+        base = space
+        flags = table.bindMemory(to: UInt8.self, capacity: flagsBytes)
+    }
+
+    deinit {
+        munmap(base, GuestMemory.mappingSize)
+        munmap(UnsafeMutableRawPointer(flags), GuestMemory.pageCount)
+    }
+
+    // MARK: - Page map
+
+    /// Makes `[address, address + length)` accessible. Both must be page-aligned.
+    public func map(address: UInt32, length: UInt32, access: Access) {
+        precondition(address % GuestMemory.pageSize == 0 && length % GuestMemory.pageSize == 0,
+                     "page map regions are page-aligned")
+        let first = Int(address >> GuestMemory.pageShift)
+        let count = Int(length >> GuestMemory.pageShift)
+        for p in first..<min(first + count, GuestMemory.pageCount) { flags[p] = access.rawValue }
+    }
+
+    /// The access allowed on the page holding `address`.
+    public func access(at address: UInt32) -> Access {
+        Access(rawValue: flags[Int(address >> GuestMemory.pageShift)]) ?? .none
+    }
+
+    /// The page-aligned addresses of every accessible page, ascending.
+    public func accessiblePages() -> [UInt32] {
+        var pages: [UInt32] = []
+        for p in 0..<GuestMemory.pageCount where flags[p] != 0 { pages.append(UInt32(p) << GuestMemory.pageShift) }
+        return pages
+    }
+
+    /// Sets up the heap for `sbrk`: it starts at `top` and may grow up to `limit`.
+    public func setHeap(top: UInt32, limit: UInt32) {
+        heapTop = top
+        heapLimit = limit
+    }
+
+    /// GP `sbrk`: grows the heap by `size` bytes, making the new pages writable, and returns the old
+    /// heap end; `sbrk(0)` returns the current end. Returns 0 and changes nothing when the heap would
+    /// pass its limit.
+    public func sbrk(_ size: UInt64) -> UInt64 {
+        let old = UInt64(heapTop)
+        if size == 0 { return old }
+        let new = old + min(size, 1 << 33)
+        guard new <= UInt64(heapLimit) else { return 0 }
+        let firstPage = (old + UInt64(GuestMemory.pageSize) - 1) >> 12
+        let endPage = (new + UInt64(GuestMemory.pageSize) - 1) >> 12
+        if endPage > firstPage {
+            for p in Int(firstPage)..<Int(endPage) where flags[p] == 0 { flags[p] = Access.write.rawValue }
+        }
+        heapTop = UInt32(new)
+        return old
+    }
+
+    // MARK: - Raw access (loader and inspection; no permission checks)
+
+    /// Copies `bytes` to `address` regardless of page access (wrapping mod 2^32).
+    public func initialize(_ bytes: some Collection<UInt8>, at address: UInt32) {
+        var a = address
+        for byte in bytes {
+            base.storeBytes(of: byte, toByteOffset: Int(a), as: UInt8.self)
+            a &+= 1
+        }
+    }
+
+    /// Reads `count` bytes at `address` regardless of page access (wrapping mod 2^32).
+    public func bytes(at address: UInt32, count: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var a = address
+        for i in 0..<count {
+            out[i] = base.load(fromByteOffset: Int(a), as: UInt8.self)
+            a &+= 1
+        }
+        return out
+    }
+
+    /// Whether every byte of `[address, address + count)` is readable (no wrapping past 2^32).
+    public func isReadable(_ address: UInt32, count: UInt64) -> Bool {
+        if count == 0 { return true }
+        guard UInt64(address) + count <= 1 << 32 else { return false }
+        var p = UInt64(address) >> 12
+        let last = (UInt64(address) + count - 1) >> 12
+        while p <= last {
+            if flags[Int(p)] == 0 { return false }
+            p += 1
+        }
+        return true
+    }
+
+    // MARK: - Guest access with the GP rules
+
+    /// Loads `size` (1, 2, 4 or 8) bytes little-endian, or nil if any byte is not readable.
+    @inline(__always)
+    public func load(_ address: UInt32, _ size: UInt32) -> UInt64? {
+        let end = address &+ (size &- 1)
+        if end >= address,
+           flags[Int(address >> 12)] & 1 != 0, flags[Int(end >> 12)] & 1 != 0 {
+            let p = base + Int(address)
+            switch size {
+            case 1: return UInt64(p.load(as: UInt8.self))
+            case 2: return UInt64(p.loadUnaligned(as: UInt16.self))
+            case 4: return UInt64(p.loadUnaligned(as: UInt32.self))
+            default: return p.loadUnaligned(as: UInt64.self)
+            }
+        }
+        return loadSlow(address, size)
+    }
+
+    /// Stores the low `size` bytes of `value`, or returns false (writing nothing) if any byte is not
+    /// writable.
+    @inline(__always)
+    public func store(_ address: UInt32, _ size: UInt32, _ value: UInt64) -> Bool {
+        let end = address &+ (size &- 1)
+        if end >= address,
+           flags[Int(address >> 12)] & 2 != 0, flags[Int(end >> 12)] & 2 != 0 {
+            let p = base + Int(address)
+            switch size {
+            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
+            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
+            default: p.storeBytes(of: value, as: UInt64.self)
+            }
+            return true
+        }
+        return storeSlow(address, size, value)
+    }
+
+    /// Accesses that wrap past 2^32 or touch an inaccessible page.
+    @inline(never)
+    func loadSlow(_ address: UInt32, _ size: UInt32) -> UInt64? {
+        if fault(address, size, write: false) != nil { return nil }
+        var v: UInt64 = 0
+        for i in 0..<size {
+            v |= UInt64(base.load(fromByteOffset: Int(address &+ i), as: UInt8.self)) << (8 * UInt64(i))
+        }
+        return v
+    }
+
+    @inline(never)
+    func storeSlow(_ address: UInt32, _ size: UInt32, _ value: UInt64) -> Bool {
+        if fault(address, size, write: true) != nil { return false }
+        for i in 0..<size {
+            base.storeBytes(of: UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))),
+                            toByteOffset: Int(address &+ i), as: UInt8.self)
+        }
+        return true
+    }
+
+    /// The outcome of an access under GP A.8: nil when every byte (mod 2^32) is accessible; else
+    /// `.panic` when the lowest inaccessible address is below 64 KiB, or a page fault at its page.
+    public func fault(_ address: UInt32, _ size: UInt32, write: Bool) -> ExitReason? {
+        let need: UInt8 = write ? 2 : 1
+        var lowest: UInt32? = nil
+        for i in 0..<size {
+            let a = address &+ i
+            if flags[Int(a >> 12)] & need == 0 { lowest = min(lowest ?? a, a) }
+        }
+        guard let bad = lowest else { return nil }
+        if bad < GuestMemory.panicZone { return .panic }
+        return .pageFault(address: bad & ~(GuestMemory.pageSize - 1))
+    }
+}
+
+/// The host could not set up guest memory.
+public struct MemoryError: Error, Sendable, CustomStringConvertible {
+    public let errno: Int32
+    public let what: String
+    public var description: String { "failed to \(what): \(String(cString: strerror(errno)))" }
+}

@@ -1,0 +1,143 @@
+/// One decoded instruction with its operands resolved (SPEC.md §2.5).
+///
+/// Register fields follow the GP names: `a` and `b` are the low and high nibble of the first
+/// operand byte (clamped to 12), `d` the destination of the two- and three-register forms.
+/// For the two-register form (100–111) the destination is the low nibble, so `d` is the low nibble
+/// and `a` the high one.
+public struct Instruction: Sendable, Equatable {
+    /// The opcode executed: `.trap` when the byte is not a defined opcode or its bitmask bit is clear.
+    public var opcode: Opcode
+    /// The byte at `pc` (differs from `opcode.rawValue` for invalid instructions).
+    public var rawOpcode: UInt8
+    /// False when the position is not an instruction start or the byte is not a defined opcode.
+    public var isValid: Bool
+    public var a: UInt8 = 0
+    public var b: UInt8 = 0
+    public var d: UInt8 = 0
+    /// The first immediate (sign-extended to 64 bits, raw for `load_imm_64`).
+    public var immX: UInt64 = 0
+    /// The second immediate.
+    public var immY: UInt64 = 0
+    /// The absolute branch target for the offset forms, `ı + signed offset`; may lie outside the code.
+    public var target: Int64 = 0
+    /// The byte offset of the instruction in the code.
+    public var pc: UInt32
+    /// `1 + skip(pc)`: the distance to the next instruction.
+    public var length: UInt32
+
+    /// The pc of the instruction that follows in sequence.
+    public var nextPC: UInt32 { pc &+ length }
+}
+
+/// Sign-extends the low `n` bytes of `x` (n in 0...8); sext₀ is 0.
+@inline(__always)
+public func signExtend(_ x: UInt64, bytes n: Int) -> UInt64 {
+    if n == 0 { return 0 }
+    if n >= 8 { return x }
+    let shift = UInt64(64 - 8 * n)
+    return UInt64(bitPattern: Int64(bitPattern: x << shift) >> shift)
+}
+
+extension ProgramBlob {
+    /// skip(i): the number of bytes after position `i` up to the next set bitmask bit, capped at 24.
+    /// The bitmask is taken as extended with 1s past the end of the code.
+    public func skip(at i: Int) -> Int {
+        var j = 0
+        while j < 24 {
+            let p = i + 1 + j
+            if p >= bitmask.count || bitmask[p] { return j }
+            j += 1
+        }
+        return 24
+    }
+
+    /// Reads ζ[at ..< at+n] (code bytes, zero past the end) as a little-endian integer.
+    @inline(__always)
+    func readZeta(_ at: Int, _ n: Int) -> UInt64 {
+        var v: UInt64 = 0
+        var i = 0
+        while i < n {
+            let p = at + i
+            if p >= 0 && p < code.count { v |= UInt64(code[p]) << (8 * UInt64(i)) }
+            i += 1
+        }
+        return v
+    }
+
+    /// Decodes the instruction at `pc` (any pc: positions that are not instruction starts, and the
+    /// positions at or past the end of the code, decode as an invalid instruction, i.e. `trap`).
+    public func decode(at pc: Int) -> Instruction {
+        let length = 1 + skip(at: pc)
+        let ins = Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: UInt32(truncatingIfNeeded: pc),
+                              length: UInt32(length))
+        guard pc >= 0, pc < code.count, bitmask[pc], let op = Opcode.table[Int(code[pc])] else {
+            var bad = ins
+            if pc >= 0 && pc < code.count { bad.rawOpcode = code[pc] }
+            return bad
+        }
+        return decodeOperands(op, at: pc, skip: length - 1)
+    }
+
+    private func decodeOperands(_ op: Opcode, at pc: Int, skip l: Int) -> Instruction {
+        var ins = Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
+                              pc: UInt32(truncatingIfNeeded: pc), length: UInt32(1 + l))
+        let b1 = readZeta(pc + 1, 1)
+        let lowReg = UInt8(min(12, b1 & 15))
+        let highReg = UInt8(min(12, b1 >> 4))
+        func imm(_ at: Int, _ n: Int) -> UInt64 { signExtend(readZeta(at, n), bytes: n) }
+        func offset(_ at: Int, _ n: Int) -> Int64 { Int64(pc) + Int64(bitPattern: imm(at, n)) }
+        switch op.form {
+        case .none:
+            break
+        case .imm:
+            ins.immX = imm(pc + 1, min(4, l))
+        case .regImm64:
+            ins.a = lowReg
+            ins.immX = readZeta(pc + 2, 8)
+        case .immImm:
+            let lx = min(4, Int(b1 % 8))
+            let ly = min(4, max(0, l - lx - 1))
+            ins.immX = imm(pc + 2, lx)
+            ins.immY = imm(pc + 2 + lx, ly)
+        case .offset:
+            ins.target = offset(pc + 1, min(4, l))
+        case .regImm:
+            ins.a = lowReg
+            ins.immX = imm(pc + 2, min(4, max(0, l - 1)))
+        case .regImmImm, .regImmOffset:
+            ins.a = lowReg
+            let lx = min(4, Int((b1 >> 4) % 8))
+            let ly = min(4, max(0, l - lx - 1))
+            ins.immX = imm(pc + 2, lx)
+            if op.form == .regImmImm {
+                ins.immY = imm(pc + 2 + lx, ly)
+            } else {
+                ins.target = offset(pc + 2 + lx, ly)
+            }
+        case .regReg:
+            ins.d = lowReg
+            ins.a = highReg
+        case .regRegImm:
+            ins.a = lowReg
+            ins.b = highReg
+            ins.immX = imm(pc + 2, min(4, max(0, l - 1)))
+        case .regRegOffset:
+            ins.a = lowReg
+            ins.b = highReg
+            ins.target = offset(pc + 2, min(4, max(0, l - 1)))
+        case .regRegImmImm:
+            ins.a = lowReg
+            ins.b = highReg
+            let b2 = readZeta(pc + 2, 1)
+            let lx = min(4, Int(b2 % 8))
+            let ly = min(4, max(0, l - lx - 2))
+            ins.immX = imm(pc + 3, lx)
+            ins.immY = imm(pc + 3 + lx, ly)
+        case .regRegReg:
+            ins.a = lowReg
+            ins.b = highReg
+            ins.d = UInt8(min(12, readZeta(pc + 2, 1)))
+        }
+        return ins
+    }
+}

@@ -1,0 +1,1 @@
+// Module PVMAssembler: see docs/architecture.md for its role.

@@ -1,0 +1,1 @@
+// Module Sandbox: see docs/architecture.md for its role.

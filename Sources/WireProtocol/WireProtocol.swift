@@ -1,0 +1,1 @@
+// Module WireProtocol: see docs/architecture.md for its role.
