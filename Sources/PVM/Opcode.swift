@@ -33,7 +33,7 @@ public enum OperandForm: Sendable, Equatable {
 /// Any byte that is not one of these cases, or whose bitmask bit is clear, executes as `trap`.
 public enum Opcode: UInt8, CaseIterable, Sendable {
     case trap = 0
-    case fallthrough = 1
+    case `fallthrough` = 1
     case ecalli = 10
     case load_imm_64 = 20
     case store_imm_u8 = 30, store_imm_u16, store_imm_u32, store_imm_u64
@@ -89,7 +89,7 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
     /// Whether the opcode ends a basic block (the set T of GP A.3: 22 opcodes).
     public var isTerminator: Bool {
         switch self {
-        case .trap, .fallthrough, .jump, .jump_ind, .load_imm_jump, .load_imm_jump_ind: return true
+        case .trap, .`fallthrough`, .jump, .jump_ind, .load_imm_jump, .load_imm_jump_ind: return true
         case .branch_eq_imm, .branch_ne_imm, .branch_lt_u_imm, .branch_le_u_imm, .branch_ge_u_imm,
              .branch_gt_u_imm, .branch_lt_s_imm, .branch_le_s_imm, .branch_ge_s_imm, .branch_gt_s_imm:
             return true

@@ -39,7 +39,7 @@ public struct ProgramBlob: Sendable, Equatable {
         func fail(_ kind: ProgramError.Kind, _ field: String, _ offset: Int, _ expected: String) -> ProgramError {
             ProgramError(kind, field: field, offset: offset, expected: expected)
         }
-        do {
+        do throws(ProgramError) {
             let tableStart = r.offset
             let entries = try r.readNatural("jump table length")
             guard entries <= UInt64(limits.maxJumpTableEntries) else {
