@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `alcatraz`: run, assemble, inspect and test PVM programs; talk to `alcatrazd`.
+@main
+struct Alcatraz: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alcatraz",
+        abstract: "Run, assemble and test PVM programs.",
+        subcommands: [VectorsCommand.self]
+    )
+}
+
+/// The execution engine a command uses.
+enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
+    case interpreter
+}

@@ -1,1 +1,0 @@
-// Module ConformanceVectors: see docs/architecture.md for its role.

@@ -1,0 +1,81 @@
+/// The reference interpreter: one `switch` over pre-decoded instructions, GP 0.7.2 semantics, gas
+/// charged per basic block on entry (SPEC.md §1.5).
+///
+/// Execution state lives in this object between calls to `run()`: after a `.hostCall` exit the
+/// embedder may read and change registers, gas and memory, then call `run()` again, which resumes
+/// after the `ecalli` without charging gas again (its block was charged on entry).
+public final class Interpreter: PVMInstance {
+    public let program: DecodedProgram
+    public let memory: GuestMemory
+    public var gas: Int64
+    /// The pc of the instruction that caused the last exit (or the start pc before the first run).
+    public internal(set) var pc: UInt32
+
+    let ops: UnsafeMutableBufferPointer<InterpreterOp>
+    let regs: UnsafeMutablePointer<UInt64>
+    /// Instruction index where `run()` continues, or -1 when the start pc is not an instruction.
+    var position: Int
+    /// Whether the block at `position` still has to be charged.
+    var mustCharge = true
+    /// Set once the machine halted, panicked or ran out of gas: further `run()` calls repeat it.
+    var finished: ExitReason?
+
+    /// Prepares to run `program` from `pc` with the given registers and gas over `memory`.
+    public init(program: DecodedProgram, memory: GuestMemory, registers: [UInt64], gas: Int64, pc: UInt32 = 0) {
+        precondition(registers.count == 13, "the PVM has 13 registers")
+        self.program = program
+        self.memory = memory
+        self.gas = gas
+        self.pc = pc
+        regs = .allocate(capacity: 13)
+        regs.initialize(from: registers, count: 13)
+        ops = .allocate(capacity: program.instructions.count)
+        for (i, ins) in program.instructions.enumerated() {
+            ops[i] = InterpreterOp(ins, cost: program.blockCost[i], target: program.branchTarget[i])
+        }
+        position = program.index(ofPC: pc) ?? -1
+    }
+
+    deinit {
+        regs.deallocate()
+        ops.deallocate()
+    }
+
+    public var registers: [UInt64] {
+        get { Array(UnsafeBufferPointer(start: regs, count: 13)) }
+        set {
+            precondition(newValue.count == 13, "the PVM has 13 registers")
+            regs.update(from: newValue, count: 13)
+        }
+    }
+
+    public func readMemory(_ address: UInt32, count: Int) -> [UInt8]? {
+        guard memory.isReadable(address, count: UInt64(count)) else { return nil }
+        return memory.bytes(at: address, count: count)
+    }
+
+    public func writeMemory(_ address: UInt32, _ bytes: [UInt8]) -> Bool {
+        guard memory.fault(address, UInt32(clamping: bytes.count), write: true) == nil,
+              UInt64(address) + UInt64(bytes.count) <= 1 << 32 else { return false }
+        memory.initialize(bytes, at: address)
+        return true
+    }
+
+    /// Runs until the machine exits. See the type's documentation for host calls.
+    public func run() -> ExitReason {
+        if let done = finished { return done }
+        guard position >= 0 else {
+            // The start pc is not an instruction start: it executes as `trap`, which costs 1.
+            if gas < 1 { finished = .outOfGas; return .outOfGas }
+            gas -= 1
+            finished = .panic
+            return .panic
+        }
+        let reason = execute()
+        switch reason {
+        case .halt, .panic, .outOfGas: finished = reason
+        case .pageFault, .hostCall: break
+        }
+        return reason
+    }
+}
