@@ -6,7 +6,7 @@ struct Alcatraz: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alcatraz",
         abstract: "Run, assemble and test PVM programs.",
-        subcommands: [VectorsCommand.self]
+        subcommands: [VectorsCommand.self, RunCommand.self]
     )
 }
 
