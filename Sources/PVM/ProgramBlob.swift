@@ -14,19 +14,6 @@ public struct ProgramBlob: Sendable, Equatable {
         self.bitmask = bitmask
     }
 
-    /// Limits checked while decoding, before anything is allocated.
-    public struct Limits: Sendable {
-        /// The largest code section accepted, in bytes.
-        public var maxCodeSize: Int
-        /// The most jump-table entries accepted.
-        public var maxJumpTableEntries: Int
-
-        public init(maxCodeSize: Int = 1 << 26, maxJumpTableEntries: Int = 1 << 24) {
-            self.maxCodeSize = maxCodeSize
-            self.maxJumpTableEntries = maxJumpTableEntries
-        }
-    }
-
     /// Decodes a program blob, rejecting anything that does not decompose exactly.
     ///
     /// - Parameters:
@@ -34,7 +21,7 @@ public struct ProgramBlob: Sendable, Equatable {
     ///   - limits: size limits checked before allocation.
     ///   - baseOffset: added to reported offsets, when the blob sits inside a larger container.
     /// - Throws: `ProgramError` naming the field, its byte offset and what was expected.
-    public init(decoding bytes: [UInt8], limits: Limits = Limits(), baseOffset: Int = 0) throws(ProgramError) {
+    public init(decoding bytes: [UInt8], limits: ProgramLimits = ProgramLimits(), baseOffset: Int = 0) throws(ProgramError) {
         var r = ByteReader(bytes)
         func fail(_ kind: ProgramError.Kind, _ field: String, _ offset: Int, _ expected: String) -> ProgramError {
             ProgramError(kind, field: field, offset: offset, expected: expected)

@@ -23,7 +23,7 @@ public struct StandardProgram: Sendable, Equatable {
 
     /// Decodes a standard program, checking every length against the bytes present and the layout
     /// against the 2^32 bound before allocating anything.
-    public init(decoding bytes: [UInt8], limits: ProgramBlob.Limits = ProgramBlob.Limits()) throws(ProgramError) {
+    public init(decoding bytes: [UInt8], limits: ProgramLimits = ProgramLimits()) throws(ProgramError) {
         var r = ByteReader(bytes)
         let roLen = try r.readFixed(3, "read-only data length")
         let rwLen = try r.readFixed(3, "read-write data length")
@@ -33,6 +33,17 @@ public struct StandardProgram: Sendable, Equatable {
         guard GuestMemoryLayout.fits(readOnly: roLen, readWrite: rwLen, heapPages: heapPages, stack: stack) else {
             throw ProgramError(.layoutTooLarge, field: "header", offset: 0,
                                expected: "5·64 KiB + Q(\(roLen)) + Q(\(rwLen) + \(heapPages)·4096) + Q(\(stack)) + 16 MiB ≤ 2^32")
+        }
+        guard stack <= UInt64(limits.maxStackSize) else {
+            throw ProgramError(.limitExceeded, field: "stack size", offset: 8,
+                               expected: "a stack of at most \(limits.maxStackSize) bytes, declared \(stack)")
+        }
+        let page = GuestMemoryLayout.page
+        let memory = GuestMemoryLayout.pageAlign(roLen) + GuestMemoryLayout.pageAlign(rwLen) + heapPages * page
+            + GuestMemoryLayout.pageAlign(stack)
+        guard memory <= UInt64(limits.maxGuestMemory) else {
+            throw ProgramError(.limitExceeded, field: "header", offset: 0,
+                               expected: "at most \(limits.maxGuestMemory) bytes of guest memory, declared \(memory) (read-only \(roLen), read-write \(rwLen), \(heapPages) heap pages, stack \(stack))")
         }
         let ro = Array(try r.readBytes(roLen, "read-only data"))
         let rw = Array(try r.readBytes(rwLen, "read-write data"))
