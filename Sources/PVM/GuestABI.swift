@@ -123,7 +123,8 @@ public struct InvocationResult: Equatable, Sendable {
 
 extension GuestMemory {
     /// Maps and fills a standard program's regions (SPEC.md §2.12) with `input` in the argument region.
-    public func load(_ program: StandardProgram, input: [UInt8]) {
+    /// `sbrk` stops where the guest would map more than `maxGuestMemory` bytes.
+    public func load(_ program: StandardProgram, input: [UInt8], maxGuestMemory: Int = ProgramLimits().maxGuestMemory) {
         let layout = program.layout
         let page = GuestMemoryLayout.page
         func aligned(_ n: Int) -> UInt32 { UInt32((UInt64(n) + page - 1) / page * page) }
@@ -134,16 +135,17 @@ extension GuestMemory {
         map(address: layout.stackBottom, length: GuestMemoryLayout.stackTop - layout.stackBottom, access: .write)
         map(address: GuestMemoryLayout.argumentStart, length: aligned(input.count), access: .read)
         initialize(input, at: GuestMemoryLayout.argumentStart)
-        setHeap(top: layout.heapEnd, limit: layout.heapLimit)
+        setHeap(top: layout.heapEnd, limit: layout.heapLimit(maxGuestMemory: maxGuestMemory))
     }
 }
 
 extension Interpreter {
     /// An interpreter for a standard program with `input`, at pc 0, over fresh guest memory.
-    public convenience init(standard program: StandardProgram, input: [UInt8], gas: Int64) throws(MemoryError) {
+    public convenience init(standard program: StandardProgram, input: [UInt8], gas: Int64,
+                            limits: ProgramLimits = ProgramLimits()) throws(MemoryError) {
         precondition(input.count <= GuestABI.maxInput, "input is limited to 16 MiB (GP Z_I)")
         let memory = try GuestMemory()
-        memory.load(program, input: input)
+        memory.load(program, input: input, maxGuestMemory: limits.maxGuestMemory)
         self.init(program: DecodedProgram(program.blob), memory: memory,
                   registers: program.layout.initialRegisters(inputLength: UInt32(input.count)), gas: gas)
     }

@@ -30,31 +30,99 @@ public final class GuestMemory: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     /// One `Access` raw value per guest page.
     let flags: UnsafeMutablePointer<UInt8>
+    /// Whether host page protections mirror the guest page map (for the recompiler, whose loads
+    /// and stores are plain machine instructions that fault in hardware).
+    public let hardwareProtected: Bool
+    /// Bytes reserved just below `base` for the recompiler's context (registers, gas, jump table),
+    /// readable and writable by the host, unreachable by guest addresses.
+    public let contextSize: Int
+    /// The start of the whole reservation (`base - contextSize`).
+    let reservation: UnsafeMutableRawPointer
+    let reservationSize: Int
 
     /// The current heap end (the value `sbrk(0)` returns).
     public internal(set) var heapTop: UInt32 = 0
     /// `sbrk` fails (returns 0) rather than move `heapTop` past this.
     public internal(set) var heapLimit: UInt32 = 0
 
-    /// Reserves the address space. Fails only if the host cannot reserve 4 GiB of address space.
-    public init() throws(MemoryError) {
-        let flagsBytes = GuestMemory.pageCount
-        let prot = PROT_READ | PROT_WRITE
+    /// A guard above the 4 GiB space: an access that starts below 2^32 and runs past it faults.
+    static let upperGuard = 1 << 16
+    /// Where the recompiler's reservation goes when that address range is free.
+    static let preferredAddress: UInt = 0x10_0000_0000
+
+    /// Reserves the address space.
+    ///
+    /// - Parameters:
+    ///   - hardwareProtected: map the space inaccessible and mirror every page's access in the host
+    ///     page tables (the recompiler needs this); otherwise the space is readable and writable
+    ///     and only the page table decides (the interpreter).
+    ///   - contextSize: bytes to reserve below guest address 0 for the recompiler, rounded up to
+    ///     pages.
+    /// - Throws: if the host cannot reserve the address space.
+    public init(hardwareProtected: Bool = false, contextSize: Int = 0) throws(MemoryError) {
+        let context = (contextSize + 4095) & ~4095
+        let size = context + GuestMemory.mappingSize + (hardwareProtected ? GuestMemory.upperGuard : 0)
+        let prot = hardwareProtected ? PROT_NONE : PROT_READ | PROT_WRITE
         let mapFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
-        guard let space = mmap(nil, GuestMemory.mappingSize, prot, mapFlags, -1, 0), space != MAP_FAILED else {
-            throw MemoryError(errno: errno, what: "reserve 4 GiB of guest address space")
+        var space: UnsafeMutableRawPointer? = nil
+        if hardwareProtected {
+            // A fixed, well-known address keeps guest memory far from the Swift heap and makes
+            // crash dumps easy to read; any other free range works just as well.
+            let hint = UnsafeMutableRawPointer(bitPattern: GuestMemory.preferredAddress - UInt(context))
+            let p = mmap(hint, size, prot, mapFlags | MAP_FIXED_NOREPLACE, -1, 0)
+            if p != MAP_FAILED { space = p }
         }
-        guard let table = mmap(nil, flagsBytes, prot, mapFlags, -1, 0), table != MAP_FAILED else {
-            munmap(space, GuestMemory.mappingSize)
+        if space == nil {
+            let p = mmap(nil, size, prot, mapFlags, -1, 0)
+            guard p != MAP_FAILED, let p else {
+                throw MemoryError(errno: errno, what: "reserve 4 GiB of guest address space")
+            }
+            space = p
+        }
+        let flagsBytes = GuestMemory.pageCount
+        guard let table = mmap(nil, flagsBytes, PROT_READ | PROT_WRITE, mapFlags, -1, 0), table != MAP_FAILED else {
+            munmap(space, size)
             throw MemoryError(errno: errno, what: "allocate the guest page table")
         }
-        base = space
+        reservation = space!
+        reservationSize = size
+        base = space! + context
+        self.contextSize = context
+        self.hardwareProtected = hardwareProtected
         flags = table.bindMemory(to: UInt8.self, capacity: flagsBytes)
+        if context > 0 && hardwareProtected {
+            guard mprotect(reservation, context, PROT_READ | PROT_WRITE) == 0 else {
+                let e = errno
+                munmap(reservation, size)
+                munmap(table, flagsBytes)
+                throw MemoryError(errno: e, what: "map the recompiler context")
+            }
+        }
     }
 
     deinit {
-        munmap(base, GuestMemory.mappingSize)
+        munmap(reservation, reservationSize)
         munmap(UnsafeMutableRawPointer(flags), GuestMemory.pageCount)
+    }
+
+    /// The host protection matching a page access.
+    static func protection(_ access: Access) -> Int32 {
+        switch access {
+        case .none: return PROT_NONE
+        case .read: return PROT_READ
+        case .write: return PROT_READ | PROT_WRITE
+        }
+    }
+
+    /// Sets the access of `count` pages from `firstPage`, in the host page tables too when
+    /// hardware-protected.
+    func setAccess(firstPage: Int, count: Int, _ access: Access) {
+        guard count > 0 else { return }
+        for p in firstPage..<(firstPage + count) { flags[p] = access.rawValue }
+        if hardwareProtected {
+            let rc = mprotect(base + (firstPage << 12), count << 12, GuestMemory.protection(access))
+            precondition(rc == 0, "mprotect of guest pages failed: errno \(errno)")
+        }
     }
 
     // MARK: - Page map
@@ -64,8 +132,8 @@ public final class GuestMemory: @unchecked Sendable {
         precondition(address % GuestMemory.pageSize == 0 && length % GuestMemory.pageSize == 0,
                      "page map regions are page-aligned")
         let first = Int(address >> GuestMemory.pageShift)
-        let count = Int(length >> GuestMemory.pageShift)
-        for p in first..<min(first + count, GuestMemory.pageCount) { flags[p] = access.rawValue }
+        let count = min(Int(length >> GuestMemory.pageShift), GuestMemory.pageCount - first)
+        setAccess(firstPage: first, count: count, access)
     }
 
     /// The access allowed on the page holding `address`.
@@ -96,8 +164,8 @@ public final class GuestMemory: @unchecked Sendable {
         guard new <= UInt64(heapLimit) else { return 0 }
         let firstPage = (old + UInt64(GuestMemory.pageSize) - 1) >> 12
         let endPage = (new + UInt64(GuestMemory.pageSize) - 1) >> 12
-        if endPage > firstPage {
-            for p in Int(firstPage)..<Int(endPage) where flags[p] == 0 { flags[p] = Access.write.rawValue }
+        for p in Int(firstPage)..<Int(max(endPage, firstPage)) where flags[p] == 0 {
+            setAccess(firstPage: p, count: 1, .write)
         }
         heapTop = UInt32(new)
         return old
@@ -107,11 +175,30 @@ public final class GuestMemory: @unchecked Sendable {
 
     /// Copies `bytes` to `address` regardless of page access (wrapping mod 2^32).
     public func initialize(_ bytes: some Collection<UInt8>, at address: UInt32) {
+        guard !bytes.isEmpty else { return }
+        let unprotected = hardwareProtected ? openForHost(address, bytes.count) : []
         var a = address
         for byte in bytes {
             base.storeBytes(of: byte, toByteOffset: Int(a), as: UInt8.self)
             a &+= 1
         }
+        for page in unprotected { setAccess(firstPage: page, count: 1, Access(rawValue: flags[page]) ?? .none) }
+    }
+
+    /// Makes the pages under `[address, address + count)` host-writable for the loader; returns
+    /// the pages whose protection must be restored afterwards.
+    func openForHost(_ address: UInt32, _ count: Int) -> [Int] {
+        var pages: [Int] = []
+        var a = UInt64(address) & ~0xFFF
+        while a < UInt64(address) + UInt64(count) {
+            let page = Int((a >> 12) & 0xFFFFF)
+            if flags[page] != Access.write.rawValue {
+                mprotect(base + (page << 12), 4096, PROT_READ | PROT_WRITE)
+                pages.append(page)
+            }
+            a += 4096
+        }
+        return pages
     }
 
     /// Reads `count` bytes at `address` regardless of page access (wrapping mod 2^32).

@@ -130,6 +130,20 @@ public struct GuestMemoryLayout: Sendable, Equatable {
     /// faults on an unmapped page instead of running into heap memory.
     public var heapLimit: UInt32 { max(heapEnd, UInt32(UInt64(stackBottom) - Self.zone)) }
 
+    /// The bytes mapped at start: read-only and read-write data, extra heap pages and the stack,
+    /// each rounded up to pages (the input is not counted).
+    public var initialMemory: UInt64 {
+        Self.pageAlign(UInt64(readOnlySize)) + UInt64(heapEnd - heapBase) + Self.pageAlign(UInt64(stackSize))
+    }
+
+    /// How far `sbrk` may grow the heap when the guest may map at most `maxGuestMemory` bytes in
+    /// all: the lower of `heapLimit` and what the memory budget leaves.
+    public func heapLimit(maxGuestMemory: Int) -> UInt32 {
+        let budget = UInt64(max(maxGuestMemory, 0))
+        let room = budget > initialMemory ? budget - initialMemory : 0
+        return UInt32(min(UInt64(heapLimit), UInt64(heapEnd) + room))
+    }
+
     public init(readOnlySize: UInt32, readWriteSize: UInt32, extraHeapPages: UInt32, stackSize: UInt32) {
         self.readOnlySize = readOnlySize
         self.readWriteSize = readWriteSize

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what building and testing Alcatraz needs on a Debian machine (run as root).
+# The Swift toolchain itself (6.x, with its clang and lld) must already be on PATH.
+set -euo pipefail
+
+packages=(libseccomp-dev libcap-dev pkg-config binutils python3)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (install the Swift 6 toolchain first)" >&2; exit 1; }
