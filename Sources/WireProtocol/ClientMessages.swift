@@ -3,9 +3,13 @@
 /// A message sent by a client. Tags: 0x01 hello, 0x02 validateCandidate, 0x03 registerCode,
 /// 0x04 status.
 public enum ClientMessage: Sendable, Equatable, ScaleCodable {
+    /// 0x01: opens the connection.
     case hello(ClientHello)
+    /// 0x02: run a program, answered by `ServerMessage.validationResult`.
     case validateCandidate(ValidateCandidate)
+    /// 0x03: store a blob, answered by `codeRegistered` or `requestFailed`.
     case registerCode(RegisterCode)
+    /// 0x04: ask for a `StatusReport`, answered by `status` or `requestFailed`.
     case status(StatusRequest)
 
     /// Tag bytes of the variants.
@@ -96,7 +100,9 @@ public struct ClientHello: Sendable, Equatable, ScaleCodable {
 ///
 /// Tags: 0x00 inline, 0x01 hash.
 public enum CodeSource: Sendable, Equatable, ScaleCodable {
+    /// The program blob itself.
     case inline([UInt8])
+    /// The BLAKE2b-256 hash of a blob registered with `RegisterCode`.
     case hash(BlobHash)
 
     public func encode(to encoder: inout ScaleEncoder) {
@@ -122,10 +128,15 @@ public enum CodeSource: Sendable, Equatable, ScaleCodable {
 
 /// Run a program on an input and answer with a `ValidationResult`.
 public struct ValidateCandidate: Sendable, Equatable, ScaleCodable {
+    /// Chosen by the client, unique among its requests in flight; echoed in the answer.
     public var requestId: UInt64
+    /// The program to run.
     public var code: CodeSource
+    /// The program's input.
     public var input: [UInt8]
+    /// Gas available to the run.
     public var gasLimit: UInt64
+    /// Scheduling class of the request.
     public var priority: Priority
     /// Milliseconds from the moment the server reads the request; nil for no deadline.
     public var deadlineMillis: UInt64?
@@ -161,7 +172,9 @@ public struct ValidateCandidate: Sendable, Equatable, ScaleCodable {
 
 /// Store a code blob for later `CodeSource.hash` use; answered by `CodeRegistered`.
 public struct RegisterCode: Sendable, Equatable, ScaleCodable {
+    /// Echoed in the answer.
     public var requestId: UInt64
+    /// The program blob.
     public var code: [UInt8]
 
     public init(requestId: UInt64, code: [UInt8]) {
@@ -182,6 +195,7 @@ public struct RegisterCode: Sendable, Equatable, ScaleCodable {
 
 /// Ask for a `StatusReport`.
 public struct StatusRequest: Sendable, Equatable, ScaleCodable {
+    /// Echoed in the answer.
     public var requestId: UInt64
 
     public init(requestId: UInt64) {

@@ -4,12 +4,19 @@
 /// 0x43 validationResult, 0x44 codeRegistered, 0x45 status, 0x46 requestFailed,
 /// 0x7f protocolError.
 public enum ServerMessage: Sendable, Equatable, ScaleCodable {
+    /// 0x41: accepts the client's hello.
     case hello(ServerHello)
+    /// 0x42: refuses the client's hello; the connection closes.
     case versionMismatch(VersionMismatch)
+    /// 0x43: answers `ValidateCandidate`.
     case validationResult(ValidationResult)
+    /// 0x44: answers `RegisterCode`.
     case codeRegistered(CodeRegistered)
+    /// 0x45: answers `Status`.
     case status(StatusReport)
+    /// 0x46: refuses a `RegisterCode` or `Status`.
     case requestFailed(RequestFailed)
+    /// 0x7f: malformed input; the connection closes.
     case protocolError(ProtocolError)
 
     /// Tag bytes of the variants.
@@ -137,6 +144,7 @@ public struct ServerHello: Sendable, Equatable, ScaleCodable {
     public var protocolVersion: UInt16
     /// Free-form server identification, e.g. `"alcatrazd/0.1.0"`.
     public var serverName: String
+    /// What the server accepts from now on.
     public var limits: ServerLimits
 
     public init(protocolVersion: UInt16 = ProtocolVersion.current, serverName: String, limits: ServerLimits) {
@@ -189,8 +197,10 @@ public struct VersionMismatch: Sendable, Equatable, ScaleCodable {
 
 /// The answer to `ValidateCandidate`.
 public struct ValidationResult: Sendable, Equatable, ScaleCodable {
+    /// Of the `ValidateCandidate`.
     public var requestId: UInt64
     public var verdict: Verdict
+    /// Where the time went (all zero if no worker was involved).
     public var timings: Timings
 
     public init(requestId: UInt64, verdict: Verdict, timings: Timings) {
@@ -214,7 +224,9 @@ public struct ValidationResult: Sendable, Equatable, ScaleCodable {
 
 /// The answer to `RegisterCode`: the BLAKE2b-256 hash under which the blob is now known.
 public struct CodeRegistered: Sendable, Equatable, ScaleCodable {
+    /// Of the `RegisterCode`.
     public var requestId: UInt64
+    /// BLAKE2b-256 of the registered blob.
     public var hash: BlobHash
 
     public init(requestId: UInt64, hash: BlobHash) {
@@ -237,7 +249,9 @@ public struct CodeRegistered: Sendable, Equatable, ScaleCodable {
 /// `ValidateCandidate` is always answered by a `ValidationResult`, possibly with an error
 /// verdict).
 public struct RequestFailed: Sendable, Equatable, ScaleCodable {
+    /// Of the refused request.
     public var requestId: UInt64
+    /// Why it was refused.
     public var error: ServiceError
 
     public init(requestId: UInt64, error: ServiceError) {
@@ -295,6 +309,7 @@ public enum ProtocolErrorCode: UInt8, Sendable, Equatable, CaseIterable, ScaleCo
 public struct ProtocolError: Sendable, Equatable, ScaleCodable {
     /// The id of the offending request, when it could be read.
     public var requestId: UInt64?
+    /// The class of the failure.
     public var code: ProtocolErrorCode
     /// Human-readable detail (what failed and at which offset).
     public var message: String

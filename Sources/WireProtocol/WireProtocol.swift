@@ -59,8 +59,11 @@ public struct BlobHash: Hashable, Sendable, ScaleCodable, CustomStringConvertibl
 /// Why a candidate is being validated; the daemon serves disputes first, then approvals, then
 /// backing. Encoded as a one-byte enum.
 public enum Priority: UInt8, Sendable, Equatable, CaseIterable, ScaleCodable {
+    /// Backing a candidate.
     case backing = 0
+    /// Approval checking.
     case approval = 1
+    /// Dispute resolution (served first).
     case dispute = 2
 
     public func encode(to encoder: inout ScaleEncoder) {

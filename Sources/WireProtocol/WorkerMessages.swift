@@ -6,7 +6,9 @@
 /// A message between supervisor and worker. Tags: 0x80 job (supervisor to worker),
 /// 0x81 result (worker to supervisor).
 public enum WorkerMessage: Sendable, Equatable, ScaleCodable {
+    /// 0x80: supervisor to worker.
     case job(WorkerJob)
+    /// 0x81: worker to supervisor.
     case result(WorkerResult)
 
     /// Tag bytes of the variants.
@@ -38,7 +40,9 @@ public enum WorkerMessage: Sendable, Equatable, ScaleCodable {
 
 /// Which execution engine the worker uses. Encoded as a one-byte enum.
 public enum Engine: UInt8, Sendable, Equatable, CaseIterable, ScaleCodable {
+    /// The reference interpreter.
     case interpreter = 0
+    /// The x86-64 recompiler.
     case jit = 1
 
     public func encode(to encoder: inout ScaleEncoder) {
@@ -83,9 +87,13 @@ public struct WorkerLimits: Sendable, Equatable, ScaleCodable {
 public struct WorkerJob: Sendable, Equatable, ScaleCodable {
     /// Chosen by the supervisor; echoed in the result.
     public var jobId: UInt64
+    /// The program blob (hashes are resolved by the supervisor).
     public var blob: [UInt8]
+    /// The program's input.
     public var input: [UInt8]
+    /// Gas available to the run.
     public var gasLimit: UInt64
+    /// Resources and engine for the run.
     public var limits: WorkerLimits
 
     public init(jobId: UInt64, blob: [UInt8], input: [UInt8], gasLimit: UInt64, limits: WorkerLimits) {
@@ -118,7 +126,9 @@ public struct HaltState: Sendable, Equatable, ScaleCodable {
     /// Number of PVM registers.
     public static let registerCount = 13
 
+    /// The program's output.
     public var output: [UInt8]
+    /// Gas consumed by the run.
     public var gasUsed: UInt64
     /// The 13 registers at the halt, encoded as `[u64; 13]` (no length prefix).
     public let registers: [UInt64]
@@ -152,10 +162,15 @@ public struct HaltState: Sendable, Equatable, ScaleCodable {
 /// How a job ended. Tags: 0x00 halt, 0x01 panic, 0x02 outOfGas, 0x03 pageFault,
 /// 0x04 badCode, 0x05 internalFailure.
 public enum WorkerOutcome: Sendable, Equatable, ScaleCodable {
+    /// The program halted normally.
     case halt(HaltState)
+    /// The program trapped at `pc`.
     case panic(pc: UInt32)
+    /// The gas limit ran out.
     case outOfGas
+    /// The program touched an inaccessible page at `address`.
     case pageFault(address: UInt32)
+    /// The blob is malformed.
     case badCode(message: String)
     /// The worker could not run the job (not a property of the program).
     case internalFailure(message: String)
@@ -210,7 +225,9 @@ public enum WorkerOutcome: Sendable, Equatable, ScaleCodable {
 
 /// The worker's answer to a `WorkerJob`.
 public struct WorkerResult: Sendable, Equatable, ScaleCodable {
+    /// Of the `WorkerJob`.
     public var jobId: UInt64
+    /// How the run ended.
     public var outcome: WorkerOutcome
     /// Nanoseconds spent decoding/compiling the blob.
     public var compileNanos: UInt64
