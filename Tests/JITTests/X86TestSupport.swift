@@ -188,7 +188,7 @@ func hex(_ v: Int64, _ s: OperandSize) -> String {
     return "0x" + String(u, radix: 16)
 }
 
-/// The ALU/shift mnemonic suffix of each condition, in encoding order.
+/// The Jcc/SETcc/CMOVcc mnemonic suffix of each condition, in encoding order.
 let conditionNames = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"]
 
 /// A memory operand described independently of `Mem`, with its expected text.
