@@ -1,0 +1,139 @@
+// The encoding core: legacy prefixes, REX, opcode, ModRM, SIB and displacement.
+//
+// Every instruction form in this DSL is "[66] [F3] [REX] [0F] opcode ModRM [SIB] [disp] [imm]"
+// or "[66] [REX] opcode+reg [imm]"; these helpers produce everything up to the immediate, which
+// the caller appends. Callers must have called `reserve()` first.
+
+extension X86Assembler {
+    /// Emits the 0x66 prefix for 16-bit operands and the mandatory prefix (0 for none).
+    @inline(__always)
+    func prefixes(_ size: OperandSize, mandatory: UInt8) {
+        if size == .word { put(0x66) }
+        if mandatory != 0 { put(mandatory) }
+    }
+
+    /// Emits a REX prefix if any of its bits is needed, or if `force` is set (byte access to
+    /// spl/bpl/sil/dil). `r`, `x` and `b` are 0 or 1.
+    @inline(__always)
+    func rex(w: Bool, r: UInt8, x: UInt8, b: UInt8, force: Bool) {
+        let bits = (w ? 8 : 0) | (r << 2) | (x << 1) | b
+        if bits != 0 || force { put(0x40 | bits) }
+    }
+
+    @inline(__always)
+    func opcode(_ op: UInt8, escape: Bool) {
+        if escape { put(0x0F) }
+        put(op)
+    }
+
+    /// Register-direct form: `ModRM.mod = 11`, `reg` is a register number or an opcode
+    /// extension (/digit), `rm` a register. `force8` requests a bare REX for byte registers.
+    @inline(__always)
+    func encodeRR(_ size: OperandSize, _ op: UInt8, escape: Bool = false, mandatory: UInt8 = 0,
+                  reg: UInt8, rm: Reg, force8: Bool = false) {
+        reserve()
+        prefixes(size, mandatory: mandatory)
+        rex(w: size == .qword, r: reg >> 3, x: 0, b: rm.high, force: force8)
+        opcode(op, escape: escape)
+        put(0xC0 | (reg & 7) << 3 | rm.low3)
+    }
+
+    /// Memory form: `reg` is a register number or opcode extension, `mem` the r/m operand.
+    /// `immBytes` is the size of the immediate the caller will append, which a rip-relative
+    /// displacement must account for (it is relative to the end of the instruction).
+    @inline(__always)
+    func encodeRM(_ size: OperandSize, _ op: UInt8, escape: Bool = false, mandatory: UInt8 = 0,
+                  reg: UInt8, mem: Mem, force8: Bool = false, immBytes: Int = 0) {
+        reserve()
+        prefixes(size, mandatory: mandatory)
+        rex(w: size == .qword, r: reg >> 3, x: mem.rexX, b: mem.rexB, force: force8)
+        opcode(op, escape: escape)
+        modrm(reg: reg & 7, mem, immBytes: immBytes)
+    }
+
+    /// Register-in-opcode form (`op + reg`, e.g. push, bswap, mov r, imm).
+    @inline(__always)
+    func encodeO(_ size: OperandSize, _ op: UInt8, escape: Bool = false, reg: Reg, force8: Bool = false) {
+        reserve()
+        prefixes(size, mandatory: 0)
+        rex(w: size == .qword, r: 0, x: 0, b: reg.high, force: force8)
+        opcode(op &+ reg.low3, escape: escape)
+    }
+
+    /// ModRM (+ SIB + displacement) for a memory operand; `reg` is already reduced to 3 bits.
+    @inline(__always)
+    func modrm(reg: UInt8, _ m: Mem, immBytes: Int) {
+        let r = reg << 3
+        if m.base == Mem.ripBase {
+            // mod=00 rm=101 is rip+disp32 in 64-bit mode.
+            put(r | 0b101)
+            emitRel32(Label(id: m.label), end: count &+ 4 &+ immBytes, addend: m.disp)
+            return
+        }
+        if m.base == Mem.noBase {
+            // No base: SIB with base=101 and mod=00 means [index*scale + disp32].
+            put(r | 0b100)
+            put(m.scale.rawValue << 6 | (m.index & 7) << 3 | 0b101)
+            put32(UInt32(bitPattern: m.disp))
+            return
+        }
+        let b3 = m.base & 7
+        // mod=00 with base 101 (rbp/r13) would mean rip/disp32, so those bases need a disp8 0.
+        let mod: UInt8
+        if m.disp == 0 && b3 != 0b101 {
+            mod = 0b00
+        } else if m.disp >= -128 && m.disp <= 127 {
+            mod = 0b01
+        } else {
+            mod = 0b10
+        }
+        if m.index == Mem.noIndex && b3 != 0b100 {
+            put(mod << 6 | r | b3)
+        } else {
+            // rsp/r12 as base (rm=100) is the SIB escape, so they always need a SIB byte;
+            // index=100 without REX.X means "no index".
+            let idx: UInt8 = m.index == Mem.noIndex ? 0b100 : m.index & 7
+            put(mod << 6 | r | 0b100)
+            put(m.scale.rawValue << 6 | idx << 3 | b3)
+        }
+        if mod == 0b01 {
+            put(UInt8(truncatingIfNeeded: m.disp))
+        } else if mod == 0b10 {
+            put32(UInt32(bitPattern: m.disp))
+        }
+    }
+
+    /// Appends an immediate of `bytes` bytes (1, 2 or 4), truncating `value`.
+    @inline(__always)
+    func immediate(_ value: Int32, bytes: Int) {
+        switch bytes {
+        case 1: put(UInt8(truncatingIfNeeded: value))
+        case 2: put16(UInt16(truncatingIfNeeded: value))
+        default: put32(UInt32(bitPattern: value))
+        }
+    }
+
+    /// The size of a full-width immediate for `size` (qword operations take a sign-extended
+    /// imm32).
+    @inline(__always)
+    func immBytes(_ size: OperandSize) -> Int {
+        size == .qword ? 4 : size.bytes
+    }
+
+    /// Checks that `imm` is representable at `size`, signed or unsigned (so that both -1 and
+    /// 0xFF are accepted for a byte), and returns it sign-extended from that size. Only byte
+    /// and word need checking: every Int32 is a valid dword/qword immediate.
+    @inline(__always)
+    func checkedImmediate(_ imm: Int32, _ size: OperandSize) -> Int32 {
+        switch size {
+        case .byte:
+            precondition(imm >= -128 && imm <= 255, "immediate \(imm) does not fit in 8 bits")
+            return Int32(Int8(truncatingIfNeeded: imm))
+        case .word:
+            precondition(imm >= -32768 && imm <= 65535, "immediate \(imm) does not fit in 16 bits")
+            return Int32(Int16(truncatingIfNeeded: imm))
+        default:
+            return imm
+        }
+    }
+}

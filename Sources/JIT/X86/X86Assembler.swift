@@ -1,0 +1,165 @@
+// The assembler object and its code buffer.
+//
+// The buffer is a raw, manually grown allocation rather than a `[UInt8]`: every instruction
+// first makes sure 16 free bytes are available (no x86 instruction is longer than 15), then
+// writes its bytes without further checks. That keeps the per-byte cost to a store and an
+// increment, with no uniqueness checks or bounds checks, and no allocation except the
+// amortised doubling of the buffer.
+
+/// Emits x86-64 machine code into a growable buffer.
+///
+/// Instruction methods are named after their Intel mnemonics and take the operand size first,
+/// then operands in Intel order (destination first):
+///
+/// ```swift
+/// let a = X86Assembler()
+/// let done = a.newLabel()
+/// a.sub(.qword, Mem(base: .rdi, disp: 8), imm: 3)   // sub qword [rdi+8], 3
+/// a.jcc(.less, done)
+/// a.mov(.dword, .rax, Mem(base: .rsi, index: .rcx, scale: .x4))
+/// a.bind(done)
+/// a.ret()
+/// a.finalize()
+/// let code = a.bytes
+/// ```
+///
+/// Programmer errors are precondition failures (they trap, in release builds too): an operand
+/// the instruction has no encoding for (e.g. `rsp` as an index, a byte-sized `imul`), an
+/// immediate that does not fit the operand size, binding a label twice, a rel8 jump whose
+/// target is out of reach, and `finalize()` with labels still referenced but unbound.
+///
+/// The assembler is a reference type so that the recompiler can pass it around freely; it is
+/// not thread-safe, so use one per thread.
+public final class X86Assembler {
+    /// Start of the code buffer.
+    var base: UnsafeMutablePointer<UInt8>
+    /// Bytes emitted so far.
+    var count: Int
+    /// Bytes allocated.
+    var capacity: Int
+
+    /// Label table: the bound offset (or -1) and the head of the chain of pending fix-ups.
+    var labels: [LabelState] = []
+    /// Pending fix-ups of not-yet-bound labels, chained per label through `next`.
+    var fixups: [Fixup] = []
+    /// Number of fix-ups in `fixups` whose label is not bound yet.
+    var pendingFixups = 0
+
+    /// Creates an assembler with room for `initialCapacity` bytes before it first grows.
+    public init(initialCapacity: Int = 4096) {
+        capacity = max(initialCapacity, 64)
+        base = .allocate(capacity: capacity)
+        count = 0
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// The number of bytes emitted so far, which is also the offset the next instruction will
+    /// get. The recompiler can record it per guest instruction to map guest to native offsets.
+    @inline(__always)
+    public var position: Int { count }
+
+    /// Forgets all code, labels and fix-ups but keeps the allocated memory for reuse.
+    /// Labels created before the reset must not be used afterwards.
+    public func reset() {
+        count = 0
+        labels.removeAll(keepingCapacity: true)
+        fixups.removeAll(keepingCapacity: true)
+        pendingFixups = 0
+    }
+
+    /// A copy of the code emitted so far. Call `finalize()` first to be sure every label
+    /// reference has been patched.
+    public var bytes: [UInt8] {
+        Array(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// Calls `body` with the code emitted so far, without copying it.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// Overwrites four bytes at `offset` with `value` (little-endian). For patching code after
+    /// the fact, e.g. a displacement or immediate whose value is only known later.
+    public func patchUInt32(at offset: Int, _ value: UInt32) {
+        precondition(offset >= 0 && offset + 4 <= count, "patch outside the emitted code")
+        UnsafeMutableRawPointer(base + offset).storeBytes(of: value.littleEndian, as: UInt32.self)
+    }
+
+    // MARK: Raw data
+
+    /// Appends one raw byte (for data embedded in the code, or encodings this DSL lacks).
+    public func emit(byte: UInt8) {
+        reserve()
+        put(byte)
+    }
+
+    /// Appends raw bytes.
+    public func emit(bytes: some Sequence<UInt8>) {
+        for b in bytes { emit(byte: b) }
+    }
+
+    /// Appends a little-endian 32-bit value.
+    public func emit(uint32 value: UInt32) {
+        reserve()
+        put32(value)
+    }
+
+    /// Appends a little-endian 64-bit value.
+    public func emit(uint64 value: UInt64) {
+        reserve()
+        put64(value)
+    }
+
+    // MARK: Buffer primitives
+
+    /// Makes sure 16 bytes can be written without further checks: every instruction calls
+    /// this once before emitting, as none is longer than 15 bytes.
+    @inline(__always)
+    func reserve() {
+        if _slowPath(capacity - count < 16) { grow() }
+    }
+
+    /// Doubles the buffer; kept out of line so the inlined fast path stays small.
+    @inline(never)
+    func grow() {
+        let newCapacity = capacity * 2
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    func put(_ byte: UInt8) {
+        base[count] = byte
+        count &+= 1
+    }
+
+    @inline(__always)
+    func put16(_ value: UInt16) {
+        UnsafeMutableRawPointer(base + count).storeBytes(of: value.littleEndian, as: UInt16.self)
+        count &+= 2
+    }
+
+    @inline(__always)
+    func put32(_ value: UInt32) {
+        UnsafeMutableRawPointer(base + count).storeBytes(of: value.littleEndian, as: UInt32.self)
+        count &+= 4
+    }
+
+    @inline(__always)
+    func put64(_ value: UInt64) {
+        UnsafeMutableRawPointer(base + count).storeBytes(of: value.littleEndian, as: UInt64.self)
+        count &+= 8
+    }
+
+    /// Writes `value` at an earlier offset (used to patch rel8/rel32 fields).
+    @inline(__always)
+    func store32(_ value: Int32, at offset: Int) {
+        UnsafeMutableRawPointer(base + offset).storeBytes(of: UInt32(bitPattern: value).littleEndian, as: UInt32.self)
+    }
+}
