@@ -1,6 +1,9 @@
 /// The directives of the assembler (see docs/assembly.md).
 extension Parser {
     mutating func directive(_ name: String, _ args: [LocatedOperand], at loc: SourceLocation) throws(AssemblyError) {
+        if let (_, wloc) = pendingWidths {
+            throw AssemblyError(wloc, ".imm_width must be followed by an instruction, found '\(name)' on line \(loc.line)")
+        }
         func count(_ n: Int) throws(AssemblyError) {
             guard args.count == n else {
                 let at = args.count > n ? args[n].location : loc

@@ -78,6 +78,7 @@ final class ErrorTests: XCTestCase {
         expectError(".byte 1", line: 1, column: 1, "outside a data section")
         expectError(".rw_data\ntrap", line: 2, column: 1, "in a data section")
         expectError(".imm_width 1", line: 1, column: 1, "must be followed by an instruction")
+        expectError("x: .imm_width 1\n.raw_bytes 1\nload_imm r1, 1", line: 1, column: 4, "found '.raw_bytes' on line 2")
         expectError(".imm_width 1, 1\nload_imm r1, 1", line: 1, column: 1, "gives 2 widths but 'load_imm' has 1")
         expectError(".raw_bytes 256", line: 1, column: 12, "expected a byte value")
     }
