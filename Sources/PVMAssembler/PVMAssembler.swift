@@ -1,1 +1,0 @@
-// Module PVMAssembler: see docs/architecture.md for its role.
