@@ -32,7 +32,7 @@ let package = Package(
     targets: [
         .target(name: "PVM", swiftSettings: optimize),
         .target(name: "PVMAssembler", dependencies: ["PVM"]),
-        .target(name: "ConformanceVectors", dependencies: ["PVM"]),
+        .target(name: "ConformanceVectors", dependencies: ["PVM", "JIT"]),
         .target(name: "CShims"),
         .target(name: "JIT", dependencies: ["PVM", "CShims"], swiftSettings: optimize),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "alcatraz",
             dependencies: [
-                "PVM", "PVMAssembler", "ConformanceVectors",
+                "PVM", "PVMAssembler", "ConformanceVectors", "JIT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/AlcatrazCLI"

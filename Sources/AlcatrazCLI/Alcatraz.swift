@@ -13,4 +13,7 @@ struct Alcatraz: ParsableCommand {
 /// The execution engine a command uses.
 enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
     case interpreter
+    case jit
+    /// Both engines, failing on any difference between them.
+    case both
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JIT
 import PVM
 
 /// `alcatraz run FILE`: runs a standard program with an input and prints the verdict.
@@ -40,8 +41,20 @@ struct RunCommand: ParsableCommand {
         }
         guard gas >= 0 else { throw ValidationError("--gas must not be negative") }
         let start = DispatchTime.now().uptimeNanoseconds
-        let machine = try Interpreter(standard: program, input: inputBytes, gas: gas)
-        let result = GuestABI.invoke(machine, initialGas: gas)
+        let result: InvocationResult
+        switch engine {
+        case .interpreter:
+            result = GuestABI.invoke(try Interpreter(standard: program, input: inputBytes, gas: gas), initialGas: gas)
+        case .jit:
+            result = GuestABI.invoke(try JITInstance(standard: program, input: inputBytes, gas: gas), initialGas: gas)
+        case .both:
+            let i = GuestABI.invoke(try Interpreter(standard: program, input: inputBytes, gas: gas), initialGas: gas)
+            let j = GuestABI.invoke(try JITInstance(standard: program, input: inputBytes, gas: gas), initialGas: gas)
+            guard i == j else {
+                throw CLIError("the engines disagree:\ninterpreter: \(i)\njit: \(j)")
+            }
+            result = i
+        }
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
         if json {
             print(ResultFormat.json(result, engine: engine.rawValue, nanoseconds: elapsed))

@@ -20,9 +20,24 @@ struct VectorsCommand: ParsableCommand {
     @Flag(help: "Print one line per passing vector too.")
     var verbose = false
 
+    /// Differences from the expected outcome (and, for `both`, between the engines).
+    func check(_ vector: TestVector) throws -> [String] {
+        let expected = VectorRunner.expected(vector)
+        switch engine {
+        case .interpreter:
+            return VectorRunner.diff(expected: expected, actual: try VectorRunner.run(vector, on: InterpreterEngine()))
+        case .jit:
+            return VectorRunner.diff(expected: expected, actual: try VectorRunner.run(vector, on: RecompilerEngine()))
+        case .both:
+            let i = try VectorRunner.run(vector, on: InterpreterEngine())
+            let j = try VectorRunner.run(vector, on: RecompilerEngine())
+            return VectorRunner.diff(expected: expected, actual: i, labels: ("expected", "interpreter"))
+                + VectorRunner.diff(expected: i, actual: j, labels: ("interpreter", "jit"))
+        }
+    }
+
     func run() throws {
         let vectors = try TestVector.loadAll(from: URL(fileURLWithPath: directory))
-        let runner: any VectorEngine = InterpreterEngine()
         var passed = 0, failed = 0
         for (url, loaded) in vectors {
             let name = url.deletingPathExtension().lastPathComponent
@@ -32,8 +47,7 @@ struct VectorsCommand: ParsableCommand {
                 problems = ["cannot read the vector: \(error)"]
             case .success(let vector):
                 do {
-                    let actual = try VectorRunner.run(vector, on: runner)
-                    problems = VectorRunner.diff(expected: VectorRunner.expected(vector), actual: actual)
+                    problems = try check(vector)
                 } catch {
                     problems = ["engine error: \(error)"]
                 }

@@ -1,3 +1,4 @@
+import JIT
 import PVM
 
 /// Something that can build a machine in a test vector's initial state: the interpreter, the
@@ -21,6 +22,22 @@ public struct InterpreterEngine: VectorEngine {
         for chunk in vector.initialMemory { memory.initialize(chunk.contents, at: chunk.address) }
         return Interpreter(program: DecodedProgram(blob), memory: memory, registers: vector.initialRegs,
                            gas: vector.initialGas, pc: vector.initialPC)
+    }
+}
+
+/// The x86-64 recompiler as a vector engine.
+public struct RecompilerEngine: VectorEngine {
+    public init() {}
+    public var name: String { "jit" }
+
+    public func instantiate(_ vector: TestVector, blob: ProgramBlob) throws -> any PVMInstance {
+        try JITInstance(program: DecodedProgram(blob), registers: vector.initialRegs, gas: vector.initialGas,
+                        pc: vector.initialPC) { memory in
+            for entry in vector.initialPageMap {
+                memory.map(address: entry.address, length: entry.length, access: entry.isWritable ? .write : .read)
+            }
+            for chunk in vector.initialMemory { memory.initialize(chunk.contents, at: chunk.address) }
+        }
     }
 }
 

@@ -45,6 +45,8 @@ extension X86Assembler {
     func encodeRM(_ size: OperandSize, _ op: UInt8, escape: Bool = false, mandatory: UInt8 = 0,
                   reg: UInt8, mem: Mem, force8: Bool = false, immBytes: Int = 0) {
         reserve()
+        if mem.prefix & Mem.gsSegment != 0 { put(0x65) }
+        if mem.prefix & Mem.address32 != 0 { put(0x67) }
         prefixes(size, mandatory: mandatory)
         rex(w: size == .qword, r: reg >> 3, x: mem.rexX, b: mem.rexB, force: force8)
         opcode(op, escape: escape)
@@ -71,9 +73,11 @@ extension X86Assembler {
             return
         }
         if m.base == Mem.noBase {
-            // No base: SIB with base=101 and mod=00 means [index*scale + disp32].
+            // No base: SIB with base=101 and mod=00 means [index*scale + disp32]; index=100
+            // (without REX.X) means no index, leaving a plain [disp32].
+            let idx: UInt8 = m.index == Mem.noIndex ? 0b100 : m.index & 7
             put(r | 0b100)
-            put(m.scale.rawValue << 6 | (m.index & 7) << 3 | 0b101)
+            put(m.scale.rawValue << 6 | idx << 3 | 0b101)
             put32(UInt32(bitPattern: m.disp))
             return
         }

@@ -14,6 +14,18 @@ extension X86Assembler {
         encodeRR(size, size == .byte ? 0xF6 : 0xF7, reg: digit, rm: r, force8: size == .byte && r.needsRexAsByte)
     }
 
+    /// Group 3 with a memory operand (`F7 /digit`), for the one-operand multiply and divide.
+    @inline(__always)
+    func group3(_ digit: UInt8, _ size: OperandSize, _ m: Mem) {
+        encodeRM(size, size == .byte ? 0xF6 : 0xF7, reg: digit, mem: m)
+    }
+
+    /// `mul qword [m]` and friends: the memory-operand forms of the one-operand multiply/divide.
+    @inline(__always) public func mul(_ size: OperandSize, _ src: Mem) { group3(4, size, src) }
+    @inline(__always) public func imul(_ size: OperandSize, _ src: Mem) { group3(5, size, src) }
+    @inline(__always) public func div(_ size: OperandSize, _ src: Mem) { group3(6, size, src) }
+    @inline(__always) public func idiv(_ size: OperandSize, _ src: Mem) { group3(7, size, src) }
+
     /// `not r` (bitwise complement, flags unchanged).
     @inline(__always) public func not(_ size: OperandSize, _ r: Reg) { group3(2, size, r) }
 

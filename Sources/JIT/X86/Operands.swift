@@ -63,6 +63,13 @@ public struct Mem: Sendable {
     let disp: Int32
     /// For rip-relative operands, the label's id.
     let label: UInt32
+    /// Legacy prefixes this operand needs: `Mem.gsSegment` and/or `Mem.address32`.
+    var prefix: UInt8 = 0
+
+    /// The 0x65 (GS segment override) prefix.
+    static let gsSegment: UInt8 = 1
+    /// The 0x67 (32-bit address size) prefix.
+    static let address32: UInt8 = 2
 
     static let noBase: UInt8 = 0x10
     static let ripBase: UInt8 = 0x11
@@ -115,6 +122,44 @@ public struct Mem: Sendable {
     @inline(__always)
     public static func rip(_ label: Label, disp: Int32 = 0) -> Mem {
         Mem(ripLabel: label, disp: disp)
+    }
+
+    /// `gs:[base32 + disp]` computed with 32-bit address arithmetic (prefixes 0x65 0x67): the
+    /// effective address is `(base + disp) mod 2^32`, zero-extended, plus the GS base. With no
+    /// base it is `gs:[disp]`, the displacement taken as an unsigned 32-bit address. This is how
+    /// JIT code addresses guest memory: wrapping mod 2^32 for free and no base register.
+    @inline(__always)
+    public static func guest(_ base: Reg?, disp: Int32) -> Mem {
+        var m = base.map { Mem(base: $0, disp: disp) } ?? Mem(absolute: disp)
+        m.prefix = Mem.gsSegment | Mem.address32
+        return m
+    }
+
+    /// `gs:[disp]` with a 64-bit, sign-extended displacement (prefix 0x65): with a negative
+    /// `disp`, memory just below the GS base, where the JIT keeps its context.
+    @inline(__always)
+    public static func context(_ disp: Int32) -> Mem {
+        var m = Mem(absolute: disp)
+        m.prefix = Mem.gsSegment
+        return m
+    }
+
+    /// `gs:[index*scale + disp]` with 64-bit address arithmetic (prefix 0x65).
+    @inline(__always)
+    public static func context(index: Reg, scale: Scale, disp: Int32) -> Mem {
+        var m = Mem(index: index, scale: scale, disp: disp)
+        m.prefix = Mem.gsSegment
+        return m
+    }
+
+    /// `[disp32]`: no base, no index (SIB form, not rip-relative).
+    @inline(__always)
+    init(absolute disp: Int32) {
+        self.base = Mem.noBase
+        self.index = Mem.noIndex
+        self.scale = .x1
+        self.disp = disp
+        self.label = 0
     }
 
     /// The REX.X bit this operand needs.

@@ -1,0 +1,148 @@
+import CShims
+import PVM
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the recompiler cannot run on this host or for this program.
+public struct JITError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// Compiled code in its own mapping: written while read-write, then made read-execute. It is
+/// never writable and executable at the same time.
+final class CodeMapping {
+    let address: UnsafeMutableRawPointer
+    let size: Int
+
+    init(_ code: [UInt8]) throws(JITError) {
+        size = max((code.count + 4095) & ~4095, 4096)
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            throw JITError(description: "cannot map \(size) bytes for code: errno \(errno)")
+        }
+        code.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: code.count) }
+        guard mprotect(p, size, PROT_READ | PROT_EXEC) == 0 else {
+            let e = errno
+            munmap(p, size)
+            throw JITError(description: "cannot make code executable: errno \(e)")
+        }
+        address = p
+    }
+
+    deinit { munmap(address, size) }
+}
+
+/// A program compiled to x86-64 and ready to run, with its own guest memory (hardware-protected)
+/// and context. Behaves exactly like `Interpreter` (same exits, pcs, registers, gas, memory).
+public final class JITInstance: PVMInstance {
+    public let program: DecodedProgram
+    public let memory: GuestMemory
+    let compiled: CompiledProgram
+    let code: CodeMapping
+    let context: UnsafeMutableRawPointer   // = memory.base (offsets are negative)
+    let region: UnsafeMutablePointer<alcatraz_jit_region>
+    let faultOffsets: UnsafeMutableBufferPointer<UInt32>
+    let faultIndices: UnsafeMutableBufferPointer<UInt32>
+
+    public internal(set) var pc: UInt32
+    /// Where the next `run()` continues: an instruction index, and whether its block is charged.
+    var position: Int
+    var mustCharge = true
+    var finished: ExitReason?
+
+    /// Whether this CPU has what the generated code uses (POPCNT, LZCNT, BMI1 for TZCNT).
+    public static var isSupported: Bool {
+        let f = alcatraz_cpu_features()
+        return f & 1 != 0 && f & 4 != 0 && f & 8 != 0
+    }
+
+    /// Compiles `program` and sets up its memory; `setUp` maps pages and fills memory before the
+    /// first run (the memory is hardware-protected: use `GuestMemory.map` and `initialize`).
+    public init(program: DecodedProgram, registers: [UInt64], gas: Int64, pc: UInt32 = 0,
+                setUp: (GuestMemory) throws -> Void) throws {
+        guard JITInstance.isSupported else {
+            throw JITError(description: "this CPU lacks POPCNT, LZCNT or BMI1, which the recompiler needs")
+        }
+        precondition(registers.count == 13, "the PVM has 13 registers")
+        let rc = alcatraz_jit_install_fault_handler()
+        guard rc == 0 else { throw JITError(description: "cannot install the fault handler: errno \(rc)") }
+        self.program = program
+        let slots = program.jumpTarget.count
+        memory = try GuestMemory(hardwareProtected: true, contextSize: ContextLayout.size(jumpTableSlots: slots))
+        try setUp(memory)
+        compiled = Recompiler.compile(program)
+        code = try CodeMapping(compiled.code)
+        context = memory.base
+        faultOffsets = .allocate(capacity: max(compiled.faultOffsets.count, 1))
+        _ = faultOffsets.initialize(from: compiled.faultOffsets)
+        faultIndices = .allocate(capacity: max(compiled.faultIndices.count, 1))
+        _ = faultIndices.initialize(from: compiled.faultIndices)
+        self.pc = pc
+        position = program.index(ofPC: pc) ?? -1
+
+        let codeStart = UInt(bitPattern: code.address)
+        region = .allocate(capacity: 1)
+        region.initialize(to: alcatraz_jit_region())
+        // Jump table: slot s → the entry of its target, or the bad-djump panic stub.
+        let table = context + Int(ContextLayout.jumpTable(slots: slots))
+        for (s, target) in program.jumpTarget.enumerated() {
+            let offset = target >= 0 ? Int(compiled.entryOffsets[Int(target)]) : compiled.djumpPanic
+            table.storeBytes(of: UInt64(codeStart) + UInt64(offset), toByteOffset: s * 8, as: UInt64.self)
+        }
+        region.pointee.code_start = codeStart
+        region.pointee.code_end = codeStart + UInt(compiled.code.count)
+        region.pointee.fault_offsets = UnsafePointer(faultOffsets.baseAddress)
+        region.pointee.fault_indices = UnsafePointer(faultIndices.baseAddress)
+        region.pointee.fault_count = UInt32(compiled.faultOffsets.count)
+        region.pointee.fault_stub = codeStart + UInt(compiled.faultStub)
+        region.pointee.fault_slot = (context + Int(ContextLayout.faultIndex)).assumingMemoryBound(to: UInt64.self)
+        self.registers = registers
+        self.gas = gas
+    }
+
+    deinit {
+        faultOffsets.deallocate()
+        faultIndices.deallocate()
+        region.deallocate()
+    }
+
+    @inline(__always) func slot(_ offset: Int32) -> UnsafeMutableRawPointer { context + Int(offset) }
+
+    public var registers: [UInt64] {
+        get { (0..<13).map { slot(ContextLayout.register($0)).load(as: UInt64.self) } }
+        set {
+            precondition(newValue.count == 13, "the PVM has 13 registers")
+            for (i, v) in newValue.enumerated() { slot(ContextLayout.register(i)).storeBytes(of: v, as: UInt64.self) }
+        }
+    }
+
+    public var gas: Int64 {
+        get { slot(ContextLayout.gas).load(as: Int64.self) }
+        set { slot(ContextLayout.gas).storeBytes(of: newValue, as: Int64.self) }
+    }
+
+    public func readMemory(_ address: UInt32, count: Int) -> [UInt8]? {
+        guard memory.isReadable(address, count: UInt64(count)) else { return nil }
+        return memory.bytes(at: address, count: count)
+    }
+
+    public func writeMemory(_ address: UInt32, _ bytes: [UInt8]) -> Bool {
+        guard memory.fault(address, UInt32(clamping: bytes.count), write: true) == nil,
+              UInt64(address) + UInt64(bytes.count) <= 1 << 32 else { return false }
+        memory.initialize(bytes, at: address)
+        return true
+    }
+}
+
+extension JITInstance {
+    /// A compiled standard program with `input`, at pc 0, over fresh hardware-protected memory.
+    public convenience init(standard program: StandardProgram, input: [UInt8], gas: Int64,
+                            limits: ProgramLimits = ProgramLimits()) throws {
+        precondition(input.count <= GuestABI.maxInput, "input is limited to 16 MiB (GP Z_I)")
+        try self.init(program: DecodedProgram(program.blob),
+                      registers: program.layout.initialRegisters(inputLength: UInt32(input.count)), gas: gas) { memory in
+            memory.load(program, input: input, maxGuestMemory: limits.maxGuestMemory)
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import PVM
+
+/// Machine code for one program, position-independent, plus the tables the runtime needs.
+public struct CompiledProgram: Sendable {
+    /// The code, to be copied into an executable mapping.
+    public let code: [UInt8]
+    /// Offset of the entry trampoline (a C-callable `void (void)` function).
+    let trampoline: Int
+    /// Offset where each instruction's charge prologue starts (equal to `bodyOffsets` when the
+    /// instruction is not a block entry).
+    let entryOffsets: [UInt32]
+    /// Offset of each instruction's own code, after any charge prologue.
+    let bodyOffsets: [UInt32]
+    /// Native offsets of every guest load and store, ascending, with their instruction indices.
+    let faultOffsets: [UInt32]
+    let faultIndices: [UInt32]
+    /// Offset of the stub a memory fault is redirected to.
+    let faultStub: Int
+    /// Offset of the stub that panics for the instruction index in edx (bad dynamic jumps).
+    let djumpPanic: Int
+}
+
+/// The one-pass recompiler from a decoded PVM program to x86-64.
+///
+/// All 13 guest registers live in host registers for the whole run, and so does the gas counter
+/// (r15), so a block's charge is a register subtract with no memory dependency chain. That leaves
+/// one scratch register, rax; guest r12 lives in rdx and is saved around the few instructions that
+/// need rdx (one-operand `mul`/`div`). rsp is the host stack: guest code only pushes and pops
+/// around those.
+/// Guest memory is addressed as `gs:[addr32]` with the address-size prefix, so a 32-bit guest
+/// address wraps mod 2^32 for free and needs no base register; the context lives at negative
+/// `gs:` displacements. Every block entry starts with `sub qword gs:[gas], cost; js oog` and the
+/// out-of-gas stub undoes the subtraction, so a block that does not fit leaves no trace.
+/// (The gas counter is written back to the context at every exit.)
+public struct Recompiler {
+    /// Guest register i lives in `guestRegs[i]`.
+    static let guestRegs: [Reg] = [.rbx, .rcx, .rsi, .rdi, .rbp, .r8, .r9, .r10, .r11, .r12, .r13, .r14, .rdx]
+    /// The gas counter while guest code runs.
+    static let gasReg: Reg = .r15
+    static let calleeSaved: [Reg] = [.rbx, .rbp, .r12, .r13, .r14, .r15]
+
+    let program: DecodedProgram
+    let a: X86Assembler
+    /// Label of each instruction's entry (charge prologue, if any).
+    var entry: [Label] = []
+    var entryOffsets: [UInt32] = []
+    var bodyOffsets: [UInt32] = []
+    var faultOffsets: [UInt32] = []
+    var faultIndices: [UInt32] = []
+    /// Out-of-line out-of-gas stubs to emit after the code: (label, instruction index, cost).
+    var gasStubs: [(Label, Int, Int32)] = []
+    // Shared exits.
+    var panicExit = Label(id: 0), haltExit = Label(id: 0), hostExit = Label(id: 0)
+    var oogExit = Label(id: 0), sbrkExit = Label(id: 0), djumpPanicLabel = Label(id: 0)
+    var commonExit = Label(id: 0), djump = Label(id: 0)
+
+    /// Compiles `program`. Linear in the number of instructions.
+    public static func compile(_ program: DecodedProgram) -> CompiledProgram {
+        var c = Recompiler(program: program, a: X86Assembler(initialCapacity: program.instructions.count * 12 + 1024))
+        return c.run()
+    }
+
+    @inline(__always) func g(_ i: UInt8) -> Reg { Recompiler.guestRegs[Int(i)] }
+
+    /// Whether control can arrive at instruction `i` from a branch, jump or block end, so that it
+    /// must charge its block: the block starts ϖ, and whatever follows a terminator.
+    func isEntry(_ i: Int) -> Bool {
+        if program.isBlockStart[i] { return true }
+        guard i > 0 else { return true }
+        let prev = program.instructions[i - 1]
+        return prev.isValid && prev.opcode.isTerminator
+    }
+
+    mutating func run() -> CompiledProgram {
+        let count = program.instructions.count
+        entry = (0..<count).map { _ in a.newLabel() }
+        entryOffsets.reserveCapacity(count)
+        bodyOffsets.reserveCapacity(count)
+        for label in [\Recompiler.panicExit, \.haltExit, \.hostExit, \.oogExit, \.sbrkExit,
+                      \.djumpPanicLabel, \.commonExit, \.djump] {
+            self[keyPath: label] = a.newLabel()
+        }
+        let trampoline = emitTrampolineAndExits()
+        let faultStub = a.position
+        a.mov(.qword, Mem.context(ContextLayout.exitCode), imm: Int32(ExitCode.memoryFault.rawValue))
+        a.mov(.qword, .rax, Mem.context(ContextLayout.faultIndex))
+        a.jmp(commonExit)
+        emitDynamicJump()
+        let djumpPanic = a.offset(of: djumpPanicLabel)!
+
+        for i in 0..<count {
+            a.bind(entry[i])
+            entryOffsets.append(UInt32(a.position))
+            if isEntry(i) {
+                let cost = Int32(clamping: program.blockCost[i])
+                let stub = a.newLabel()
+                a.sub(.qword, Recompiler.gasReg, imm: cost)
+                a.jcc(.sign, stub)
+                gasStubs.append((stub, i, cost))
+            }
+            bodyOffsets.append(UInt32(a.position))
+            emit(program.instructions[i], index: i)
+        }
+        for (label, index, cost) in gasStubs {
+            a.bind(label)
+            a.add(.qword, Recompiler.gasReg, imm: cost)
+            a.mov(.dword, .rax, imm: Int32(index))
+            a.jmp(oogExit)
+        }
+        a.finalize()
+        return CompiledProgram(code: a.bytes, trampoline: trampoline, entryOffsets: entryOffsets,
+                               bodyOffsets: bodyOffsets, faultOffsets: faultOffsets, faultIndices: faultIndices,
+                               faultStub: faultStub, djumpPanic: djumpPanic)
+    }
+
+    /// The entry trampoline (C ABI, no arguments) and the shared exits. Every exit arrives with the
+    /// guest instruction index in eax.
+    mutating func emitTrampolineAndExits() -> Int {
+        let start = a.position
+        for r in Recompiler.calleeSaved { a.push(r) }
+        a.mov(.qword, Mem.context(ContextLayout.savedStack), .rsp)
+        for (i, r) in Recompiler.guestRegs.enumerated() { a.mov(.qword, r, Mem.context(ContextLayout.register(i))) }
+        a.mov(.qword, Recompiler.gasReg, Mem.context(ContextLayout.gas))
+        a.jmp(Mem.context(ContextLayout.entryTarget))
+
+        func exit(_ label: Label, _ code: ExitCode) {
+            a.bind(label)
+            a.mov(.qword, Mem.context(ContextLayout.exitCode), imm: Int32(code.rawValue))
+            a.jmp(commonExit)
+        }
+        exit(panicExit, .panic)
+        exit(haltExit, .halt)
+        exit(hostExit, .hostCall)
+        exit(oogExit, .outOfGas)
+        exit(sbrkExit, .sbrk)
+        // Bad dynamic jumps: the jumping instruction's index is in the context.
+        a.bind(djumpPanicLabel)
+        a.mov(.dword, .rax, Mem.context(ContextLayout.djumpFrom))
+        a.jmp(panicExit)
+
+        a.bind(commonExit)
+        a.mov(.qword, Mem.context(ContextLayout.exitIndex), .rax)
+        for (i, r) in Recompiler.guestRegs.enumerated() { a.mov(.qword, Mem.context(ContextLayout.register(i)), r) }
+        a.mov(.qword, Mem.context(ContextLayout.gas), Recompiler.gasReg)
+        a.mov(.qword, .rsp, Mem.context(ContextLayout.savedStack))
+        for r in Recompiler.calleeSaved.reversed() { a.pop(r) }
+        a.ret()
+        return start
+    }
+
+    /// GP djump with the target address in eax and the jumping instruction's index in the
+    /// context's `djumpFrom`.
+    mutating func emitDynamicJump() {
+        let slots = program.jumpTarget.count
+        a.bind(djump)
+        a.cmp(.dword, .rax, imm: Int32(bitPattern: GuestMemoryLayout.haltAddress))
+        let notHalt = a.newLabel()
+        a.jcc(.notEqual, notHalt, .short)
+        a.mov(.dword, .rax, Mem.context(ContextLayout.djumpFrom))
+        a.jmp(haltExit)
+        a.bind(notHalt)
+        a.test(.dword, .rax, .rax)
+        a.jcc(.zero, djumpPanicLabel)
+        a.test(.dword, .rax, imm: 1)
+        a.jcc(.notZero, djumpPanicLabel)
+        a.shr(.dword, .rax, imm: 1)
+        a.cmp(.dword, .rax, imm: Int32(clamping: slots))
+        a.jcc(.above, djumpPanicLabel)
+        // Slot s (1-based) holds the native address of its target's entry, or of djumpPanic.
+        a.jmp(Mem.context(index: .rax, scale: .x8, disp: ContextLayout.jumpTable(slots: slots) - 8))
+    }
+
+    /// Records that the next emitted instruction accesses guest memory for instruction `index`.
+    mutating func markFault(_ index: Int) {
+        faultOffsets.append(UInt32(a.position))
+        faultIndices.append(UInt32(index))
+    }
+
+    /// Jumps to the exit `label` with instruction index `index` in eax.
+    func exit(to label: Label, index: Int) {
+        a.mov(.dword, .rax, imm: Int32(index))
+        a.jmp(label)
+    }
+
+    /// Branches to instruction `target` (its entry, which charges its block), or panics when the
+    /// target is not a block start.
+    func jump(toTarget target: Int32, from index: Int) {
+        if target < 0 { exit(to: panicExit, index: index) } else { a.jmp(entry[Int(target)]) }
+    }
+}
