@@ -47,7 +47,7 @@ let package = Package(
             ],
             path: "Sources/AlcatrazCLI"
         ),
-        .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors"]),
+        .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors", "JIT"]),
         .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
         .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims"]),

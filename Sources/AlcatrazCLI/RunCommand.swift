@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JIT
 import PVM
+import PVMAssembler
 
 /// `alcatraz run FILE`: runs a standard program with an input and prints the verdict.
 struct RunCommand: ParsableCommand {
@@ -83,12 +84,24 @@ enum ProgramLoader {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw CLIError("cannot read \(path): \(error.localizedDescription)")
         }
+        if isAssemblySource(path) {
+            do {
+                return try Assembler.assemble(String(decoding: data, as: UTF8.self))
+            } catch {
+                throw CLIError("\(path):\(error)")
+            }
+        }
         do {
             return try StandardProgram(decoding: [UInt8](data))
         } catch {
             throw CLIError("\(path): bad code: \(error)")
         }
     }
+}
+
+/// Assembly sources are recognised by extension: `.pvmasm`, `.s`, `.asm`.
+func isAssemblySource(_ path: String) -> Bool {
+    [".pvmasm", ".s", ".asm"].contains { path.hasSuffix($0) }
 }
 
 enum Hex {

@@ -102,6 +102,12 @@ public struct LogMessage: Equatable, Sendable {
     public var level: UInt64
     public var target: [UInt8]?
     public var message: [UInt8]
+
+    public init(level: UInt64, target: [UInt8]?, message: [UInt8]) {
+        self.level = level
+        self.target = target
+        self.message = message
+    }
 }
 
 /// The outcome of running a standard program to its end.
