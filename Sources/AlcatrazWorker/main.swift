@@ -20,6 +20,7 @@ func runJob(_ jobFD: Int32) -> Int32 {
     var header = [UInt8](repeating: 0, count: 4)
     var got = 0
     while got < 4 {
+        // SAFETY: read writes at most 4 - got bytes at offset got of a 4-byte buffer.
         let n = header.withUnsafeMutableBytes { read(jobFD, $0.baseAddress! + got, 4 - got) }
         if n <= 0 { return 3 }
         got += n
@@ -29,11 +30,13 @@ func runJob(_ jobFD: Int32) -> Int32 {
     var payload = [UInt8](repeating: 0, count: max(length, 1))
     got = 0
     while got < length {
+        // SAFETY: read writes at most length - got bytes at offset got of a length-byte buffer.
         let n = payload.withUnsafeMutableBytes { read(jobFD, $0.baseAddress! + got, length - got) }
         if n <= 0 { return 3 }
         got += n
     }
     let empty: [UInt8] = [0, 0, 0, 0]
+    // SAFETY: write reads 4 bytes of a 4-byte array.
     return empty.withUnsafeBytes { write(jobFD, $0.baseAddress!, 4) } == 4 ? 0 : 5
 }
 

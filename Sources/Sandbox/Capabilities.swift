@@ -30,10 +30,12 @@ enum Capabilities {
         }
         guard cap_reset_ambient() == 0 else { throw LockdownError(.capabilities, errno: currentErrno) }
         guard let empty = cap_init() else { throw LockdownError(.capabilities, errno: currentErrno) }
+        // SAFETY: `empty` came from cap_init and is freed exactly once, here.
         defer { cap_free(UnsafeMutableRawPointer(empty)) }
         guard cap_set_proc(empty) == 0 else { throw LockdownError(.capabilities, errno: currentErrno) }
         // Verify: read the sets back and compare with the empty set (cap_compare is 0 when equal).
         guard let current = cap_get_proc() else { throw LockdownError(.capabilities, errno: currentErrno) }
+        // SAFETY: `current` came from cap_get_proc and is freed exactly once, here.
         defer { cap_free(UnsafeMutableRawPointer(current)) }
         if cap_compare(current, empty) != 0 { throw LockdownError(.capabilities, errno: EPERM) }
     }

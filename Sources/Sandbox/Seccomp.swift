@@ -120,6 +120,7 @@ public enum Seccomp {
                     return scmp_arg_cmp(arg: argument, op: SCMP_CMP_MASKED_EQ, datum_a: mask, datum_b: value)
                 }
             }
+            // SAFETY: libseccomp reads `count` comparisons from the array during the call only.
             rc = seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, rule.number, UInt32(comparisons.count), &comparisons)
             if rc != 0 { throw LockdownError(.seccomp, errno: -rc) }
         }

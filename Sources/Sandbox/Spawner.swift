@@ -99,6 +99,7 @@ public enum Spawner {
 
     static func drainSignalfd(_ fd: Int32) {
         var buffer = [UInt8](repeating: 0, count: 128 * 8)
+        // SAFETY: read writes at most `count` bytes into the buffer, inside the closure.
         while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress!, $0.count) }) > 0 {}
     }
 
@@ -120,6 +121,7 @@ struct SpawnerState {
         var buffer = [UInt8](repeating: 0, count: ControlMessage.size)
         var fds: [Int32] = [-1, -1, -1, -1]
         var nfds: Int32 = 0
+        // SAFETY: recvmsg writes at most `count` bytes and at most 4 fds into arrays of that size.
         let n = retryingOnEINTR {
             buffer.withUnsafeMutableBytes { sb_recv_with_fds(Spawner.controlFD, $0.baseAddress, $0.count, &fds, 4, &nfds) }
         }
@@ -198,6 +200,7 @@ struct SpawnerState {
 
     func send(_ message: ControlMessage, fds: [Int32]) {
         let bytes = message.bytes
+        // SAFETY: sendmsg reads `count` bytes and `fds.count` descriptors, both in bounds.
         let n = retryingOnEINTR {
             bytes.withUnsafeBytes { sb_send_with_fds(Spawner.controlFD, $0.baseAddress, $0.count, fds, Int32(fds.count)) }
         }

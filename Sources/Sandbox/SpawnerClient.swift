@@ -97,6 +97,8 @@ public final class SpawnerClient {
         // happen to be equal.
         posix_spawn_file_actions_adddup2(&actions, pair[1], Spawner.controlFD)
         let argv = [executablePath] + arguments + limits.arguments
+        // SAFETY: NUL-terminated copies owned here, freed after posix_spawn has copied them
+        // into the child (posix_spawn returns after the exec or its failure).
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var cEnv: [UnsafeMutablePointer<CChar>?] = [nil]  // an empty environment
@@ -181,6 +183,7 @@ public final class SpawnerClient {
         var buffer = [UInt8](repeating: 0, count: ControlMessage.size + 1)
         var fds: [Int32] = [-1, -1, -1, -1]
         var nfds: Int32 = 0
+        // SAFETY: recvmsg writes at most `count` bytes and at most 4 fds into arrays of that size.
         let n = retryingOnEINTR {
             buffer.withUnsafeMutableBytes { sb_recv_with_fds(controlFD, $0.baseAddress, $0.count, &fds, 4, &nfds) }
         }
@@ -219,6 +222,7 @@ public final class SpawnerClient {
 
     private func send(_ message: ControlMessage) throws(SpawnerError) {
         let bytes = message.bytes
+        // SAFETY: sendmsg reads `count` bytes of a live array; no descriptors.
         let n = retryingOnEINTR { bytes.withUnsafeBytes { sb_send_with_fds(controlFD, $0.baseAddress, $0.count, nil, 0) } }
         if n < 0 { throw .controlSocket(errno: currentErrno) }
     }
@@ -228,6 +232,7 @@ public final class SpawnerClient {
         guard let code = report.exitCode, LockdownStep(rawValue: code - WorkerExitCode.lockdownFailedBase) != nil
         else { return nil }
         var record = [UInt8](repeating: 0, count: 6)
+        // SAFETY: recv writes at most 6 bytes into a 6-byte buffer.
         let n = record.withUnsafeMutableBytes { recv(worker.jobFD, $0.baseAddress, 6, Int32(MSG_DONTWAIT)) }
         guard n == 6, record[0] == WorkerHello.lockdownFailed else { return nil }
         return record.readLE(Int32.self, at: 2)

@@ -27,6 +27,7 @@ func retryingOnEINTR<T: BinaryInteger>(_ body: () -> T) -> T {
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
     var offset = 0
     while offset < bytes.count {
+        // SAFETY: write reads `count - offset` bytes starting at `offset` < count: in bounds.
         let n = bytes.withUnsafeBytes { buffer in
             retryingOnEINTR { write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
         }
@@ -43,6 +44,7 @@ func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
     var result = [UInt8](repeating: 0, count: count)
     var offset = 0
     while offset < count {
+        // SAFETY: read writes at most `count - offset` bytes starting at `offset`: in bounds.
         let n = result.withUnsafeMutableBytes { buffer in
             retryingOnEINTR { read(fd, buffer.baseAddress! + offset, count - offset) }
         }
@@ -59,11 +61,13 @@ func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
 extension Array where Element == UInt8 {
     mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         var v = value.littleEndian
+        // SAFETY: copies the bytes of a local integer; the pointer does not escape.
         Swift.withUnsafeBytes(of: &v) { append(contentsOf: $0) }
     }
 
     func readLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         var v = T.zero
+        // SAFETY: writes size-of-T bytes into a local T; the caller guarantees offset + size <= count.
         Swift.withUnsafeMutableBytes(of: &v) { dst in
             for i in 0..<MemoryLayout<T>.size { dst[i] = self[offset + i] }
         }

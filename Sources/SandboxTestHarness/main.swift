@@ -42,6 +42,7 @@ func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
     var out = [UInt8](repeating: 0, count: count)
     var got = 0
     while got < count {
+        // SAFETY: read writes at most count - got bytes at offset got of a count-byte buffer.
         let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, count - got) }
         if n <= 0 { return nil }
         got += n
@@ -64,6 +65,7 @@ func runJob(_ jobFD: Int32) -> Int32 {
     for i in 0..<8 { response.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: rax) >> (8 * UInt64(i)))) }
     var sent = 0
     while sent < response.count {
+        // SAFETY: write reads count - sent bytes at offset sent: in bounds.
         let n = response.withUnsafeBytes { write(jobFD, $0.baseAddress! + sent, $0.count - sent) }
         if n <= 0 { return 6 }
         sent += n

@@ -1,6 +1,7 @@
 // A live, locked-down worker inspected from outside through /proc, the production worker's
 // round trip, and the kernel self-check.
 import Foundation
+import Glibc
 import Sandbox
 import XCTest
 
@@ -78,7 +79,7 @@ final class LiveWorkerTests: XCTestCase {
         XCTAssertEqual(netA, netB, "the network namespace is the spawner's, shared")
         XCTAssertEqual(spawner.kill(b), 0)
         XCTAssertEqual(try spawner.waitForOutcome(b), .timedOut)
-        close(a.jobFD)  // EOF before a job: the harness exits with its own protocol code.
+        Glibc.shutdown(a.jobFD, Int32(SHUT_RDWR))  // EOF before a job: the harness's own exit code 3.
         XCTAssertEqual(try spawner.waitForOutcome(a), .exited(code: 3))
     }
 

@@ -136,6 +136,9 @@ enum Harness {
         let spawner = try SpawnerClient(executablePath: harnessPath, limits: limits)
         defer { spawner.shutdown() }
         let worker = try spawner.requestWorker()
+        // A hung worker must fail the test, not hang the suite.
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(worker.jobFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         try spawner.waitUntilReady(worker)
         var job: [UInt8] = []
         for v in [flags, UInt32(code.count)] { withUnsafeBytes(of: v.littleEndian) { job += $0 } }
