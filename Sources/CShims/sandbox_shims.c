@@ -158,6 +158,14 @@ int sb_seccomp_seal_exec(void) {
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
+int sb_seccomp_load_program(const void *program, size_t length) {
+    if (length == 0 || length % sizeof(struct sock_filter) != 0 ||
+        length / sizeof(struct sock_filter) > BPF_MAXINSNS) { errno = EINVAL; return -1; }
+    struct sock_fprog prog = { .len = (unsigned short)(length / sizeof(struct sock_filter)),
+                               .filter = (struct sock_filter *)program };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
 int64_t sb_call_code(const void *entry) {
     int64_t (*fn)(void) = (int64_t (*)(void))entry;
     return fn();

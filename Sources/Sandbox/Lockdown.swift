@@ -87,6 +87,9 @@ public struct LockdownConfig: Sendable, Equatable {
     /// Check that the process is PID 1 of its own PID namespace (the spawner arranges it).
     /// Off only for the self-check, which tests that feature separately.
     public var requirePIDNamespace: Bool = true
+    /// The allowlist already compiled to BPF (`Seccomp.compile`, done once by the spawner);
+    /// nil builds it with libseccomp in the worker.
+    public var precompiledSeccompFilter: [UInt8]? = nil
 
     public init() {}
 }
@@ -145,6 +148,6 @@ func run(
     case .prepareJob:
         let e = prepareJob()
         if e != 0 { throw LockdownError(.prepareJob, errno: e) }
-    case .seccomp: try Seccomp.install(jobFD: config.jobFD)
+    case .seccomp: try Seccomp.install(jobFD: config.jobFD, precompiled: config.precompiledSeccompFilter)
     }
 }

@@ -103,14 +103,58 @@ public enum Seccomp {
         return rules
     }
 
-    /// Builds the filter from `allowlist(jobFD:)` with libseccomp and loads it.
-    static func install(jobFD: Int32) throws(LockdownError) {
-        guard let ctx = seccomp_init(SCMP_ACT_KILL_PROCESS) else { throw LockdownError(.seccomp, errno: ENOMEM) }
+    /// Builds the filter from `allowlist(jobFD:)` with libseccomp and loads it, or loads
+    /// `precompiled` (the same filter, compiled once by the spawner with `compile`).
+    static func install(jobFD: Int32, precompiled: [UInt8]? = nil) throws(LockdownError) {
+        if let program = precompiled {
+            // SAFETY: the kernel copies `count` bytes of the program during the call.
+            let rc = program.withUnsafeBytes { sb_seccomp_load_program($0.baseAddress, $0.count) }
+            if rc != 0 { throw LockdownError(.seccomp, errno: currentErrno) }
+            return
+        }
+        let ctx = try build(jobFD: jobFD)
         defer { seccomp_release(ctx) }
+        let rc = seccomp_load(ctx)
+        if rc != 0 { throw LockdownError(.seccomp, errno: -rc) }
+    }
+
+    /// Compiles the allowlist to classic BPF once, so that each worker only has to hand the
+    /// program to the kernel: the spawner does this at start, saving every worker libseccomp's
+    /// build (allocations, rule merging and BPF generation) on the fork-to-ready path.
+    /// - Returns: the program, `struct sock_filter` records as the kernel takes them.
+    public static func compile(jobFD: Int32) throws(LockdownError) -> [UInt8] {
+        let ctx = try build(jobFD: jobFD)
+        defer { seccomp_release(ctx) }
+        // libseccomp 2.5 exports to a descriptor only; a pipe holds 64 KiB, and a filter is
+        // limited to 4096 instructions of 8 bytes (32 KiB), so it cannot block.
+        var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else { throw LockdownError(.seccomp, errno: currentErrno) }
+        defer { close(pipeFDs[0]) }
+        let rc = seccomp_export_bpf(ctx, pipeFDs[1])
+        close(pipeFDs[1])
+        if rc != 0 { throw LockdownError(.seccomp, errno: -rc) }
+        var program: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            // SAFETY: read writes at most `count` bytes into the chunk.
+            let n = retryingOnEINTR { chunk.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) } }
+            if n < 0 { throw LockdownError(.seccomp, errno: currentErrno) }
+            if n == 0 { break }
+            program += chunk[0..<n]
+        }
+        return program
+    }
+
+    /// The libseccomp filter context for the allowlist. The caller releases it.
+    static func build(jobFD: Int32) throws(LockdownError) -> scmp_filter_ctx {
+        guard let ctx = seccomp_init(SCMP_ACT_KILL_PROCESS) else { throw LockdownError(.seccomp, errno: ENOMEM) }
         var rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)
         // no_new_privs is its own lockdown step; do not let libseccomp hide its absence.
         if rc == 0 { rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) }
-        if rc != 0 { throw LockdownError(.seccomp, errno: -rc) }
+        if rc != 0 {
+            seccomp_release(ctx)
+            throw LockdownError(.seccomp, errno: -rc)
+        }
         for rule in allowlist(jobFD: jobFD) {
             var comparisons = rule.conditions.map { condition -> scmp_arg_cmp in
                 switch condition {
@@ -122,10 +166,12 @@ public enum Seccomp {
             }
             // SAFETY: libseccomp reads `count` comparisons from the array during the call only.
             rc = seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, rule.number, UInt32(comparisons.count), &comparisons)
-            if rc != 0 { throw LockdownError(.seccomp, errno: -rc) }
+            if rc != 0 {
+                seccomp_release(ctx)
+                throw LockdownError(.seccomp, errno: -rc)
+            }
         }
-        rc = seccomp_load(ctx)
-        if rc != 0 { throw LockdownError(.seccomp, errno: -rc) }
+        return ctx
     }
 
     /// Adds the second, stacked filter: from now on no mapping can become executable (mmap,

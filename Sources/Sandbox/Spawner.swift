@@ -43,6 +43,12 @@ public enum Spawner {
             report("spawner setup failed: \(errnoName(e.errno)): \(e.hint)")
             return 2
         }
+        do throws(LockdownError) {
+            config.precompiledSeccompFilter = try Seccomp.compile(jobFD: config.jobFD)
+        } catch {
+            report("cannot compile the seccomp allowlist: \(error)")
+            return 2
+        }
         let selfPIDNamespace = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)
         let signals = sb_sigchld_signalfd()
         guard selfPIDNamespace >= 0, signals >= 0 else {

@@ -122,3 +122,53 @@ final class LiveWorkerTests: XCTestCase {
         XCTAssertTrue(SandboxCheck.table(results).contains("FAILED at 'root filesystem"))
     }
 }
+
+final class SpawnerPathTests: XCTestCase {
+    func testRootlessSpawnerStillLocksDown() throws {
+        // A spawner started without root (setpriv to nobody) creates a user namespace of its
+        // own for the network namespace; workers nest theirs inside it. Same lockdown result.
+        let setpriv = "/usr/bin/setpriv"
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: setpriv) else {
+            throw XCTSkip("needs root and setpriv to start an unprivileged spawner")
+        }
+        let spawner = try SpawnerClient(
+            executablePath: setpriv,
+            arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", "--", Harness.harnessPath, "spawner"],
+            limits: Harness.limits())
+        defer { spawner.shutdown() }
+        let worker = try spawner.requestWorker()
+        try spawner.waitUntilReady(worker)
+        let status = try String(contentsOfFile: "/proc/\(worker.pid)/status", encoding: .utf8)
+        XCTAssertTrue(status.contains("Seccomp:\t2"), status)
+        XCTAssertTrue(status.contains("CapEff:\t0000000000000000"), status)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker.pid)/root"), [])
+        var job: [UInt8] = [0, 0, 0, 0]
+        let code = X86.call(NR.getpid)
+        withUnsafeBytes(of: UInt32(code.count).littleEndian) { job += $0 }
+        job += code
+        XCTAssertEqual(job.withUnsafeBytes { send(worker.jobFD, $0.baseAddress, $0.count, 0) }, job.count)
+        XCTAssertEqual(try spawner.waitForOutcome(worker), .seccompViolation(syscall: nil))
+    }
+
+    func testSpawnLatency() throws {
+        // Not a benchmark: a guard against an accidental slow path (e.g. a netns per worker,
+        // ~0.8 ms here, or an exec per worker). Prints the mean time to a ready worker.
+        let spawner = try SpawnerClient(executablePath: Harness.harnessPath, limits: Harness.limits())
+        defer { spawner.shutdown() }
+        let count = 50
+        let start = Date()
+        var workers: [WorkerHandle] = []
+        for _ in 0..<count {
+            let w = try spawner.requestWorker()
+            try spawner.waitUntilReady(w)
+            workers.append(w)
+        }
+        let mean = Date().timeIntervalSince(start) / Double(count)
+        print("mean time to a locked-down, ready worker: \(String(format: "%.2f", mean * 1000)) ms")
+        XCTAssertLessThan(mean, 0.05)
+        for w in workers {
+            spawner.kill(w)
+            XCTAssertEqual(try spawner.waitForOutcome(w), .timedOut)
+        }
+    }
+}

@@ -73,6 +73,10 @@ int sb_reset_signals(void);
 /// the lockdown without libseccomp allocating or calling anything.
 int sb_seccomp_seal_exec(void);
 
+/// Loads a classic-BPF seccomp program (`length` bytes of struct sock_filter, as exported by
+/// seccomp_export_bpf) with seccomp(SECCOMP_SET_MODE_FILTER, 0, ...).
+int sb_seccomp_load_program(const void *program, size_t length);
+
 /// Calls `entry` as `int64_t (*)(void)` and returns its rax. Test harness only: runs machine
 /// code supplied by a test (System V ABI: the code may clobber caller-saved registers only).
 int64_t sb_call_code(const void *entry);
