@@ -2,7 +2,7 @@
 // status and resource usage the spawner collected) and what the supervisor itself did (a kill
 // for the wall-clock timeout). Causes are never collapsed into one "failed":
 //   SIGSYS                                  -> seccompViolation (the filter's kill)
-//   SIGXCPU, or SIGKILL with CPU >= limit   -> cpuLimit (RLIMIT_CPU)
+//   SIGXCPU, or SIGKILL with CPU ~>= limit  -> cpuLimit (RLIMIT_CPU; see cpuLimitThreshold)
 //   SIGKILL we sent through the pidfd       -> timedOut
 //   exit code 99                            -> memoryLimit (the worker's own claim; see below)
 //   exit code 100 + step                    -> lockdownFailed(step)
@@ -103,9 +103,13 @@ public enum WorkerOutcome: Sendable, Equatable {
         return .exited(code: code)
     }
 
-    /// The CPU time at or above which a SIGKILL is the CPU limit's: the limit minus 1%
-    /// (rusage and the limit check sample the same clock, but at different moments).
+    /// The CPU time at or above which a SIGKILL is the CPU limit's: 95% of the limit.
+    /// War story: the kernel checks RLIMIT_CPU against the tick-sampled user+system time,
+    /// which under contention runs ahead of the precise runtime that wait4's rusage reports
+    /// (seen here: killed at the 1 s limit with rusage saying 0.987 s on a loaded 2-core box).
+    /// An outside SIGKILL (OOM killer) landing within the last 5% of the budget would be
+    /// called a CPU limit; a SIGKILL the supervisor sent is always `timedOut`.
     static func cpuLimitThreshold(_ limits: ResourceLimits) -> UInt64 {
-        limits.cpuSeconds * 990_000
+        limits.cpuSeconds * 950_000
     }
 }

@@ -165,6 +165,11 @@ public final class SpawnerClient {
 
     /// Blocks until the spawner reports the worker's end, and classifies it.
     public func waitForOutcome(_ worker: WorkerHandle) throws(SpawnerError) -> WorkerOutcome {
+        try waitForExit(worker).outcome
+    }
+
+    /// Like `waitForOutcome`, with the kernel's report too (CPU time, max RSS: for metrics).
+    public func waitForExit(_ worker: WorkerHandle) throws(SpawnerError) -> (outcome: WorkerOutcome, report: WorkerExitReport) {
         while exits[worker.id] == nil {
             switch try receiveEvent() {
             case let .exited(report): exits[report.workerID] = report
@@ -172,8 +177,9 @@ public final class SpawnerClient {
             }
         }
         let report = exits.removeValue(forKey: worker.id)!
-        return WorkerOutcome.classify(report, limits: limits, killedBySupervisor: killed.remove(worker.id) != nil,
-                                      lockdownErrno: lockdownErrno(worker, report))
+        let outcome = WorkerOutcome.classify(report, limits: limits, killedBySupervisor: killed.remove(worker.id) != nil,
+                                             lockdownErrno: lockdownErrno(worker, report))
+        return (outcome, report)
     }
 
     /// Reads one event from the control socket (blocking). For an event loop: call it when

@@ -150,6 +150,22 @@ final class SpawnerPathTests: XCTestCase {
         XCTAssertEqual(try spawner.waitForOutcome(worker), .seccompViolation(syscall: nil))
     }
 
+    func testWorkersDieWhenTheSupervisorHangsUp() throws {
+        let spawner = try SpawnerClient(executablePath: Harness.harnessPath, limits: Harness.limits())
+        let worker = try spawner.requestWorker()
+        try spawner.waitUntilReady(worker)
+        spawner.shutdown()  // closes the control socket and reaps the spawner
+        // The worker is gone or a zombie waiting for init: in neither case running.
+        var state = "?"
+        for _ in 0..<100 {
+            guard let stat = try? String(contentsOfFile: "/proc/\(worker.pid)/stat", encoding: .utf8) else { state = "gone"; break }
+            state = String(stat.split(separator: ")").last?.split(separator: " ").first ?? "?")
+            if state == "Z" { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        XCTAssertTrue(state == "gone" || state == "Z", "worker still in state \(state)")
+    }
+
     func testSpawnLatency() throws {
         // Not a benchmark: a guard against an accidental slow path (e.g. a netns per worker,
         // ~0.8 ms here, or an exec per worker). Prints the mean time to a ready worker.

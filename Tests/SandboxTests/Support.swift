@@ -105,6 +105,7 @@ extension X86 {
 /// What a harness run produced.
 struct HarnessRun {
     var outcome: WorkerOutcome
+    var report: WorkerExitReport
     /// rax after the snippet returned, when it returned.
     var result: Int64?
     /// Bytes the snippet itself wrote on the job socket before the harness's response.
@@ -150,14 +151,14 @@ enum Harness {
             XCTAssertEqual(spawner.kill(worker), 0, file: file, line: line)
         }
         let response = readAll(worker.jobFD)
-        let outcome = try spawner.waitForOutcome(worker)
+        let (outcome, report) = try spawner.waitForExit(worker)
         var result: Int64?
         var extra = response
         if response.count >= 9, response[response.count - 9] == 0x44 {
             result = response.suffix(8).enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * Int64($1.offset)) }
             extra = Array(response.dropLast(9))
         }
-        return HarnessRun(outcome: outcome, result: result, extraBytes: extra)
+        return HarnessRun(outcome: outcome, report: report, result: result, extraBytes: extra)
     }
 
     /// Reads until EOF (the worker's exit closes its end).
