@@ -39,6 +39,12 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .target(name: "Sandbox", dependencies: ["CSeccomp", "CCap", "CShims"]),
         .target(name: "WireProtocol"),
+        // The production worker: `spawner` mode (forks locked-down workers) and `check-sandbox`.
+        .executableTarget(name: "alcatraz-worker", dependencies: ["Sandbox"], path: "Sources/AlcatrazWorker"),
+        // TEST ONLY: a worker that runs raw machine code from its job socket, for the attack tests.
+        .executableTarget(
+            name: "alcatraz-sandbox-harness", dependencies: ["Sandbox", "CShims"], path: "Sources/SandboxTestHarness"
+        ),
         .executableTarget(
             name: "alcatraz",
             dependencies: [

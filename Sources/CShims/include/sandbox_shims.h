@@ -1,0 +1,86 @@
+#ifndef ALCATRAZ_SANDBOX_SHIMS_H
+#define ALCATRAZ_SANDBOX_SHIMS_H
+// Raw system calls and macros the Sandbox target needs but Swift cannot call directly:
+// variadic functions (prctl, syscall), calls glibc does not wrap (pivot_root, pidfd_*),
+// fork (marked unavailable in Swift), and the CMSG_* macros of SCM_RIGHTS.
+// Every function returns -1 and leaves errno set on failure, like the system call it wraps.
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/prctl.h>
+
+// Namespace flags of clone(2)/unshare(2): <sched.h> only declares them under _GNU_SOURCE,
+// which Swift's Glibc module does not define. Checked against the real ones in the .c file.
+#define SB_CLONE_NEWNS 0x00020000
+#define SB_CLONE_NEWCGROUP 0x02000000
+#define SB_CLONE_NEWUTS 0x04000000
+#define SB_CLONE_NEWIPC 0x08000000
+#define SB_CLONE_NEWUSER 0x10000000
+#define SB_CLONE_NEWPID 0x20000000
+#define SB_CLONE_NEWNET 0x40000000
+
+// Resource numbers of setrlimit(2), for the same reason (several are GNU/BSD-only names).
+#define SB_RLIMIT_CPU 0
+#define SB_RLIMIT_FSIZE 1
+#define SB_RLIMIT_DATA 2
+#define SB_RLIMIT_CORE 4
+#define SB_RLIMIT_NPROC 6
+#define SB_RLIMIT_NOFILE 7
+#define SB_RLIMIT_MEMLOCK 8
+#define SB_RLIMIT_AS 9
+#define SB_RLIMIT_LOCKS 10
+#define SB_RLIMIT_MSGQUEUE 12
+#define SB_RLIMIT_NICE 13
+#define SB_RLIMIT_RTPRIO 14
+
+/// setrlimit(2) with soft == hard == `value`.
+int sb_setrlimit_both(int resource, uint64_t value);
+
+/// unshare(2), setresuid(2), setresgid(2), dup3(2): GNU extensions hidden from Swift.
+int sb_unshare(int flags);
+int sb_setresuid(uid_t r, uid_t e, uid_t s);
+int sb_setresgid(gid_t r, gid_t e, gid_t s);
+int sb_dup3(int oldfd, int newfd, int flags);
+
+/// prctl(2) with all five arguments spelled out (prctl is variadic in glibc).
+int sb_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+/// pivot_root(2); glibc has no wrapper.
+int sb_pivot_root(const char *new_root, const char *put_old);
+/// close_range(2) through syscall(2), independent of the glibc version.
+int sb_close_range(unsigned int first, unsigned int last, unsigned int flags);
+/// fork(2) (glibc's, so atfork handlers and the cached TID stay right). Unavailable in Swift.
+pid_t sb_fork(void);
+/// pidfd_open(2).
+int sb_pidfd_open(pid_t pid, unsigned int flags);
+/// pidfd_send_signal(2) with no siginfo.
+int sb_pidfd_send_signal(int pidfd, int sig);
+/// setns(2) (wrapped for symmetry; glibc has it but the header needs _GNU_SOURCE).
+int sb_setns(int fd, int nstype);
+
+/// Sends `len` bytes and `nfds` descriptors (SCM_RIGHTS) in one sendmsg on `sock`.
+ssize_t sb_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+/// Receives up to `len` bytes and up to `maxfds` descriptors (SCM_RIGHTS, O_CLOEXEC) from `sock`.
+/// `*nfds` is set to the number of descriptors received. Returns the byte count (0 on EOF).
+ssize_t sb_recv_with_fds(int sock, void *buf, size_t len, int *fds, int maxfds, int *nfds);
+
+/// Blocks SIGCHLD and returns a non-blocking, close-on-exec signalfd for it.
+int sb_sigchld_signalfd(void);
+/// A fresh worker's signal state: every disposition default, no alternate stack, nothing blocked.
+int sb_reset_signals(void);
+
+/// Loads the "code sealed" seccomp filter: from now on, mmap and mprotect (and pkey_mprotect)
+/// with PROT_EXEC kill the process. It stacks on top of the lockdown allowlist, so it can only
+/// take rights away. A hand-written 10-instruction BPF program, so that it can be loaded after
+/// the lockdown without libseccomp allocating or calling anything.
+int sb_seccomp_seal_exec(void);
+
+/// Loads a classic-BPF seccomp program (`length` bytes of struct sock_filter, as exported by
+/// seccomp_export_bpf) with seccomp(SECCOMP_SET_MODE_FILTER, 0, ...).
+int sb_seccomp_load_program(const void *program, size_t length);
+
+/// Calls `entry` as `int64_t (*)(void)` and returns its rax. Test harness only: runs machine
+/// code supplied by a test (System V ABI: the code may clobber caller-saved registers only).
+int64_t sb_call_code(const void *entry);
+
+/// The fixed syscall numbers the policy table refers to, from <sys/syscall.h>.
+long sb_syscall_number_of_seccomp(void);
+#endif

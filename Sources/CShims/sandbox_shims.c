@@ -1,0 +1,174 @@
+#define _GNU_SOURCE
+#include "sandbox_shims.h"
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+_Static_assert(SB_CLONE_NEWNS == CLONE_NEWNS, "CLONE_NEWNS");
+_Static_assert(SB_CLONE_NEWCGROUP == CLONE_NEWCGROUP, "CLONE_NEWCGROUP");
+_Static_assert(SB_CLONE_NEWUTS == CLONE_NEWUTS, "CLONE_NEWUTS");
+_Static_assert(SB_CLONE_NEWIPC == CLONE_NEWIPC, "CLONE_NEWIPC");
+_Static_assert(SB_CLONE_NEWUSER == CLONE_NEWUSER, "CLONE_NEWUSER");
+_Static_assert(SB_CLONE_NEWPID == CLONE_NEWPID, "CLONE_NEWPID");
+_Static_assert(SB_CLONE_NEWNET == CLONE_NEWNET, "CLONE_NEWNET");
+
+_Static_assert(SB_RLIMIT_CPU == RLIMIT_CPU && SB_RLIMIT_FSIZE == RLIMIT_FSIZE && SB_RLIMIT_DATA == RLIMIT_DATA, "rlimit");
+_Static_assert(SB_RLIMIT_CORE == RLIMIT_CORE && SB_RLIMIT_NPROC == RLIMIT_NPROC && SB_RLIMIT_NOFILE == RLIMIT_NOFILE, "rlimit");
+_Static_assert(SB_RLIMIT_MEMLOCK == RLIMIT_MEMLOCK && SB_RLIMIT_AS == RLIMIT_AS && SB_RLIMIT_LOCKS == RLIMIT_LOCKS, "rlimit");
+_Static_assert(SB_RLIMIT_MSGQUEUE == RLIMIT_MSGQUEUE && SB_RLIMIT_NICE == RLIMIT_NICE && SB_RLIMIT_RTPRIO == RLIMIT_RTPRIO, "rlimit");
+
+int sb_setrlimit_both(int resource, uint64_t value) {
+    struct rlimit r = { .rlim_cur = value, .rlim_max = value };
+    return setrlimit(resource, &r);
+}
+
+int sb_unshare(int flags) { return unshare(flags); }
+int sb_setresuid(uid_t r, uid_t e, uid_t s) { return setresuid(r, e, s); }
+int sb_setresgid(gid_t r, gid_t e, gid_t s) { return setresgid(r, e, s); }
+int sb_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flags); }
+
+int sb_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
+    return prctl(option, a2, a3, a4, a5);
+}
+
+int sb_pivot_root(const char *new_root, const char *put_old) {
+    return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+int sb_close_range(unsigned int first, unsigned int last, unsigned int flags) {
+    return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+pid_t sb_fork(void) { return fork(); }
+
+int sb_pidfd_open(pid_t pid, unsigned int flags) {
+    return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+int sb_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int sb_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+#define SB_MAX_FDS 4
+
+ssize_t sb_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds) {
+    if (nfds < 0 || nfds > SB_MAX_FDS) { errno = EINVAL; return -1; }
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    union { char buf[CMSG_SPACE(sizeof(int) * SB_MAX_FDS)]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (nfds > 0) {
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    return sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
+ssize_t sb_recv_with_fds(int sock, void *buf, size_t len, int *fds, int maxfds, int *nfds) {
+    *nfds = 0;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    union { char buf[CMSG_SPACE(sizeof(int) * SB_MAX_FDS)]; struct cmsghdr align; } control;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int *data = (int *)CMSG_DATA(c);
+        for (int i = 0; i < count; i++) {
+            // Never leak a descriptor we have no room for: close the surplus.
+            if (*nfds < maxfds) fds[(*nfds)++] = data[i]; else close(data[i]);
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) { errno = EMSGSIZE; return -1; }
+    return n;
+}
+
+int sb_sigchld_signalfd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int sb_reset_signals(void) {
+    // War story: the Swift runtime installs crash handlers (SIGSEGV, SIGILL, SIGBUS, SIGFPE,
+    // SIGTRAP, SIGABRT...) that, on a crash, try to start the swift-backtrace helper. In a
+    // locked-down worker that spawn is a clone(2) the filter kills, so every crash was
+    // reported as a seccomp violation. A worker starts with every disposition at default;
+    // the JIT installs its own fault handler in its prepare step, before seccomp.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        // Signals 32 and 33 are glibc-internal (cancellation, setxid): EINVAL, skip them.
+        (void)sigaction(sig, &dfl, NULL);
+    }
+    // And no alternate signal stack left from the runtime: the JIT sets its own.
+    stack_t none = { .ss_sp = NULL, .ss_flags = SS_DISABLE, .ss_size = 0 };
+    (void)sigaltstack(&none, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    return sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+int sb_seccomp_seal_exec(void) {
+    // Kill the process on mmap/mprotect/pkey_mprotect whose prot (argument 2 in all three)
+    // has PROT_EXEC; allow everything else (the lockdown filter below still applies: the
+    // kernel runs every stacked filter and takes the most restrictive verdict).
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pkey_mprotect, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        // Low 32 bits of args[2] on little-endian x86-64; PROT_EXEC lives there.
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = (unsigned short)(sizeof code / sizeof code[0]), .filter = code };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+int sb_seccomp_load_program(const void *program, size_t length) {
+    if (length == 0 || length % sizeof(struct sock_filter) != 0 ||
+        length / sizeof(struct sock_filter) > BPF_MAXINSNS) { errno = EINVAL; return -1; }
+    struct sock_fprog prog = { .len = (unsigned short)(length / sizeof(struct sock_filter)),
+                               .filter = (struct sock_filter *)program };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+int64_t sb_call_code(const void *entry) {
+    int64_t (*fn)(void) = (int64_t (*)(void))entry;
+    return fn();
+}
+
+long sb_syscall_number_of_seccomp(void) { return SYS_seccomp; }

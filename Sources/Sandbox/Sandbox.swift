@@ -1,1 +1,0 @@
-// Module Sandbox: see docs/architecture.md for its role.

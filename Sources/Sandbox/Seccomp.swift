@@ -1,0 +1,185 @@
+// Step `seccomp`: the worker's system-call allowlist. THE POLICY IS DATA: `Seccomp.allowlist`
+// below is the whole policy, one row per allowed (syscall, argument pattern), each with the
+// reason it is needed. Review a change to it like a change to the kernel attack surface,
+// because it is one. Tests/SandboxTests has one test per row: the allowed arguments pass, a
+// changed argument is killed.
+//
+// Default action: SECCOMP_RET_KILL_PROCESS (not KILL_THREAD, which would leave a process
+// whose other threads, were there any, go on; not ERRNO, which would let an attacker probe).
+// Foreign architectures (int 0x80 i386 calls, x32 calls with bit 30 set) are killed too:
+// libseccomp checks `seccomp_data.arch` and, on x86_64, rejects x32 numbers as a bad arch.
+import CSeccomp
+import CShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One comparison on one argument of a system call. All conditions of a rule must hold.
+public enum ArgumentCondition: Sendable, Equatable {
+    /// `args[argument] == value` (all 64 bits).
+    case equals(argument: UInt32, value: UInt64)
+    /// `args[argument] & mask == value`.
+    case maskedEquals(argument: UInt32, mask: UInt64, value: UInt64)
+}
+
+/// One row of the allowlist: `syscall` is allowed when every condition holds. Several rows
+/// for one syscall are alternatives.
+public struct SeccompRule: Sendable, Equatable {
+    public let name: String
+    /// The x86-64 system call number.
+    public let number: Int32
+    public let conditions: [ArgumentCondition]
+    /// Why the worker needs it, and why the arguments are restricted the way they are.
+    public let why: String
+}
+
+public enum Seccomp {
+    // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
+    public static let sysRead: Int32 = 0
+    public static let sysWrite: Int32 = 1
+    public static let sysMmap: Int32 = 9
+    public static let sysMprotect: Int32 = 10
+    public static let sysMunmap: Int32 = 11
+    public static let sysBrk: Int32 = 12
+    public static let sysRtSigprocmask: Int32 = 14
+    public static let sysRtSigreturn: Int32 = 15
+    public static let sysMadvise: Int32 = 28
+    public static let sysExit: Int32 = 60
+    public static let sysExitGroup: Int32 = 231
+    public static let sysSeccomp: Int32 = 317
+
+    static let protRead: UInt64 = 0x1, protWrite: UInt64 = 0x2, protExec: UInt64 = 0x4
+    static let mapTypeMask: UInt64 = 0x0f, mapPrivate: UInt64 = 0x02
+    static let madvDontNeed: UInt64 = 4
+    static let seccompSetModeFilter: UInt64 = 1
+
+    /// Every bit of `prot` except PROT_READ: what is left must be nothing, PROT_WRITE alone or
+    /// PROT_EXEC alone. So W^X holds for every mapping made after the lockdown, and no
+    /// exotic bit (PROT_SEM, PROT_GROWSDOWN/UP, pkeys) is ever passed.
+    static let protMask: UInt64 = ~protRead
+
+    /// The allowlist for a worker whose only descriptor is `jobFD`.
+    public static func allowlist(jobFD: Int32) -> [SeccompRule] {
+        let fd = UInt64(UInt32(bitPattern: jobFD))
+        var rules: [SeccompRule] = [
+            SeccompRule(name: "read", number: sysRead, conditions: [.equals(argument: 0, value: fd)],
+                        why: "receive the job; only from the job socket"),
+            SeccompRule(name: "write", number: sysWrite, conditions: [.equals(argument: 0, value: fd)],
+                        why: "send the result; only to the job socket (not even stderr)"),
+        ]
+        for prot in [0, protWrite, protExec] {
+            rules.append(SeccompRule(
+                name: "mmap", number: sysMmap,
+                conditions: [.maskedEquals(argument: 2, mask: protMask, value: prot),
+                             .maskedEquals(argument: 3, mask: mapTypeMask, value: mapPrivate)],
+                why: "guest pages, JIT buffers, heap; private only (shared memory escapes RLIMIT_DATA), never W+X"))
+        }
+        for prot in [0, protWrite, protExec] {
+            rules.append(SeccompRule(
+                name: "mprotect", number: sysMprotect,
+                conditions: [.maskedEquals(argument: 2, mask: protMask, value: prot)],
+                why: "open guest pages inside the reservation; flip JIT code RW -> RX; never W+X"))
+        }
+        rules += [
+            SeccompRule(name: "munmap", number: sysMunmap, conditions: [],
+                        why: "free buffers; can only take memory away"),
+            SeccompRule(name: "madvise", number: sysMadvise,
+                        conditions: [.equals(argument: 2, value: madvDontNeed)],
+                        why: "malloc returns freed memory with MADV_DONTNEED; other advice is not needed"),
+            SeccompRule(name: "brk", number: sysBrk, conditions: [],
+                        why: "glibc malloc's main arena; bounded by RLIMIT_DATA"),
+            SeccompRule(name: "rt_sigreturn", number: sysRtSigreturn, conditions: [],
+                        why: "return from the JIT's SIGSEGV/SIGBUS handler (installed before seccomp)"),
+            SeccompRule(name: "rt_sigprocmask", number: sysRtSigprocmask, conditions: [],
+                        why: "leaving the fault handler without sigreturn restores the mask; only affects this thread, and fault/seccomp signals are forced regardless"),
+            SeccompRule(name: "exit", number: sysExit, conditions: [],
+                        why: "end of the job"),
+            SeccompRule(name: "exit_group", number: sysExitGroup, conditions: [],
+                        why: "end of the job (_exit)"),
+            SeccompRule(name: "seccomp", number: sysSeccomp,
+                        conditions: [.equals(argument: 0, value: seccompSetModeFilter), .equals(argument: 1, value: 0)],
+                        why: "sealExecutableMemory() after JIT compilation; a stacked filter can only remove rights; flags 0 (no listener fd, no TSYNC)"),
+        ]
+        return rules
+    }
+
+    /// Builds the filter from `allowlist(jobFD:)` with libseccomp and loads it, or loads
+    /// `precompiled` (the same filter, compiled once by the spawner with `compile`).
+    static func install(jobFD: Int32, precompiled: [UInt8]? = nil) throws(LockdownError) {
+        if let program = precompiled {
+            // SAFETY: the kernel copies `count` bytes of the program during the call.
+            let rc = program.withUnsafeBytes { sb_seccomp_load_program($0.baseAddress, $0.count) }
+            if rc != 0 { throw LockdownError(.seccomp, errno: currentErrno) }
+            return
+        }
+        let ctx = try build(jobFD: jobFD)
+        defer { seccomp_release(ctx) }
+        let rc = seccomp_load(ctx)
+        if rc != 0 { throw LockdownError(.seccomp, errno: -rc) }
+    }
+
+    /// Compiles the allowlist to classic BPF once, so that each worker only has to hand the
+    /// program to the kernel: the spawner does this at start, saving every worker libseccomp's
+    /// build (allocations, rule merging and BPF generation) on the fork-to-ready path.
+    /// - Returns: the program, `struct sock_filter` records as the kernel takes them.
+    public static func compile(jobFD: Int32) throws(LockdownError) -> [UInt8] {
+        let ctx = try build(jobFD: jobFD)
+        defer { seccomp_release(ctx) }
+        // libseccomp 2.5 exports to a descriptor only; a pipe holds 64 KiB, and a filter is
+        // limited to 4096 instructions of 8 bytes (32 KiB), so it cannot block.
+        var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else { throw LockdownError(.seccomp, errno: currentErrno) }
+        defer { close(pipeFDs[0]) }
+        let rc = seccomp_export_bpf(ctx, pipeFDs[1])
+        close(pipeFDs[1])
+        if rc != 0 { throw LockdownError(.seccomp, errno: -rc) }
+        var program: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            // SAFETY: read writes at most `count` bytes into the chunk.
+            let n = retryingOnEINTR { chunk.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) } }
+            if n < 0 { throw LockdownError(.seccomp, errno: currentErrno) }
+            if n == 0 { break }
+            program += chunk[0..<n]
+        }
+        return program
+    }
+
+    /// The libseccomp filter context for the allowlist. The caller releases it.
+    static func build(jobFD: Int32) throws(LockdownError) -> scmp_filter_ctx {
+        guard let ctx = seccomp_init(SCMP_ACT_KILL_PROCESS) else { throw LockdownError(.seccomp, errno: ENOMEM) }
+        var rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)
+        // no_new_privs is its own lockdown step; do not let libseccomp hide its absence.
+        if rc == 0 { rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) }
+        if rc != 0 {
+            seccomp_release(ctx)
+            throw LockdownError(.seccomp, errno: -rc)
+        }
+        for rule in allowlist(jobFD: jobFD) {
+            var comparisons = rule.conditions.map { condition -> scmp_arg_cmp in
+                switch condition {
+                case let .equals(argument, value):
+                    return scmp_arg_cmp(arg: argument, op: SCMP_CMP_EQ, datum_a: value, datum_b: 0)
+                case let .maskedEquals(argument, mask, value):
+                    return scmp_arg_cmp(arg: argument, op: SCMP_CMP_MASKED_EQ, datum_a: mask, datum_b: value)
+                }
+            }
+            // SAFETY: libseccomp reads `count` comparisons from the array during the call only.
+            rc = seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, rule.number, UInt32(comparisons.count), &comparisons)
+            if rc != 0 {
+                seccomp_release(ctx)
+                throw LockdownError(.seccomp, errno: -rc)
+            }
+        }
+        return ctx
+    }
+
+    /// Adds the second, stacked filter: from now on no mapping can become executable (mmap,
+    /// mprotect, pkey_mprotect with PROT_EXEC kill). Call it once the JIT code is RX, before
+    /// running guest code, so that a JIT bug exploited at run time cannot create new code.
+    /// Allowed after the lockdown by the `seccomp` row of the allowlist.
+    /// - Returns: 0 or the errno of seccomp(2).
+    public static func sealExecutableMemory() -> Int32 {
+        sb_seccomp_seal_exec() == 0 ? 0 : currentErrno
+    }
+}

@@ -1,0 +1,215 @@
+// The spawner ("template") process: started once by the supervisor (posix_spawn of the
+// worker executable, see SpawnerClient.swift), single-threaded, it forks one worker per
+// request. fork() here is safe (no other thread can hold a lock in the child) and cheap
+// (~0.2 ms), while the multi-threaded supervisor must never fork and keep running Swift.
+//
+// Exit statuses: only a parent can wait for a child, and the spawner is the workers' parent.
+// It reaps them (SIGCHLD through a signalfd, wait4 with rusage) and reports (worker id, wait
+// status, CPU time, max RSS) on the control socket. Considered and rejected: CLONE_PARENT
+// (workers would become children of the supervisor, whose runtime and libraries may reap or
+// ignore SIGCHLD behind our back, e.g. a Foundation Process or SIGCHLD=SIG_IGN), and waiting
+// on pidfds (waitid(P_PIDFD) also only works for one's own children). The supervisor gets a
+// pidfd for each worker anyway, to kill it for a wall-clock timeout without pid-reuse races.
+import CShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a worker executable runs: `prepare` after every lockdown step but seccomp, `main`
+/// after seccomp, with the job socket's fixed number. `main`'s result is the exit code.
+public struct WorkerProgram {
+    public var prepare: () -> Int32
+    public var main: (_ jobFD: Int32) -> Int32
+
+    public init(prepare: @escaping () -> Int32 = { 0 }, main: @escaping (_ jobFD: Int32) -> Int32) {
+        self.prepare = prepare
+        self.main = main
+    }
+}
+
+public enum Spawner {
+    /// The descriptor the spawner finds its control socket on (SpawnerClient puts it there).
+    public static let controlFD: Int32 = 3
+
+    /// Runs the spawner in this process; returns only when the supervisor hangs up.
+    /// - Parameters:
+    ///   - arguments: the words after the mode on the command line (`ResourceLimits.arguments`).
+    ///   - program: what each worker runs once locked down.
+    /// - Returns: the process exit code.
+    public static func run(arguments: [String], program: WorkerProgram) -> Int32 {
+        var config = LockdownConfig()
+        config.limits = ResourceLimits(arguments: arguments)
+        if let e = prepareSpawner(&config) {
+            report("spawner setup failed: \(errnoName(e.errno)): \(e.hint)")
+            return 2
+        }
+        do throws(LockdownError) {
+            config.precompiledSeccompFilter = try Seccomp.compile(jobFD: config.jobFD)
+        } catch {
+            report("cannot compile the seccomp allowlist: \(error)")
+            return 2
+        }
+        let selfPIDNamespace = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)
+        let signals = sb_sigchld_signalfd()
+        guard selfPIDNamespace >= 0, signals >= 0 else {
+            report("spawner setup failed: \(errnoName(currentErrno))")
+            return 2
+        }
+        var state = SpawnerState(config: config, program: program, pidNamespaceFD: selfPIDNamespace)
+        var fds = [pollfd(fd: controlFD, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let n = retryingOnEINTR { poll(&fds, nfds_t(fds.count), -1) }
+            if n < 0 { report("poll: \(errnoName(currentErrno))"); break }
+            if fds[1].revents != 0 { drainSignalfd(signals); state.reapAndReport() }
+            if fds[0].revents != 0 {
+                guard state.serveOneRequest() else { break }
+            }
+        }
+        // The supervisor hung up: no one will ever use or wait for the workers.
+        for pid in state.live.keys { kill(pid, SIGKILL) }
+        return 0
+    }
+
+    /// Spawner-wide setup: only its control socket (and stdio for diagnostics) stays open; it
+    /// dies with the supervisor; it enters the one network namespace every worker shares.
+    static func prepareSpawner(_ config: inout LockdownConfig) -> LockdownError? {
+        if fcntl(controlFD, F_GETFD) < 0 { return LockdownError(.fileDescriptors, errno: currentErrno) }
+        if sb_close_range(UInt32(controlFD + 1), UInt32.max, 0) != 0 {
+            return LockdownError(.fileDescriptors, errno: currentErrno)
+        }
+        if sb_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0) != 0 || getppid() == 1 {
+            return LockdownError(.outsideIdentity, errno: ESRCH)
+        }
+        signal(SIGPIPE, SIG_IGN)
+        return enterNetworkNamespace(&config)
+    }
+
+    /// An empty network namespace (only a loopback interface, down) for all workers. As root,
+    /// a plain unshare; otherwise inside a user namespace of the spawner's own, in which case
+    /// the workers keep their identity (there is no unprivileged uid mapped to drop to).
+    static func enterNetworkNamespace(_ config: inout LockdownConfig) -> LockdownError? {
+        if geteuid() == 0 {
+            return sb_unshare(SB_CLONE_NEWNET) == 0 ? nil : LockdownError(.userNamespace, errno: currentErrno)
+        }
+        var state = LockdownState(outsideUID: getuid(), outsideGID: getgid())
+        if sb_unshare(SB_CLONE_NEWUSER | SB_CLONE_NEWNET) != 0 {
+            return LockdownError(.userNamespace, errno: currentErrno)
+        }
+        do throws(LockdownError) { try Namespaces.writeIDMaps(state) } catch { return error }
+        state = LockdownState()
+        config.outsideUID = nil
+        config.outsideGID = nil
+        return nil
+    }
+
+    static func drainSignalfd(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 128 * 8)
+        // SAFETY: read writes at most `count` bytes into the buffer, inside the closure.
+        while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress!, $0.count) }) > 0 {}
+    }
+
+    static func report(_ message: String) {
+        _ = writeAll(2, Array("alcatraz spawner: \(message)\n".utf8))
+    }
+}
+
+/// The spawner's bookkeeping: live workers by pid, and the next worker id.
+struct SpawnerState {
+    let config: LockdownConfig
+    let program: WorkerProgram
+    let pidNamespaceFD: Int32
+    var live: [pid_t: UInt32] = [:]
+    var nextID: UInt32 = 1
+
+    /// Reads one request; returns false when the supervisor hung up.
+    mutating func serveOneRequest() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: ControlMessage.size)
+        var fds: [Int32] = [-1, -1, -1, -1]
+        var nfds: Int32 = 0
+        // SAFETY: recvmsg writes at most `count` bytes and at most 4 fds into arrays of that size.
+        let n = retryingOnEINTR {
+            buffer.withUnsafeMutableBytes { sb_recv_with_fds(Spawner.controlFD, $0.baseAddress, $0.count, &fds, 4, &nfds) }
+        }
+        for i in 0..<Int(nfds) { close(fds[i]) }  // the supervisor never sends any
+        if n <= 0 { return false }
+        guard ControlMessage(bytes: Array(buffer[0..<n])) == .spawnRequest else {
+            Spawner.report("unexpected control record ignored")
+            return true
+        }
+        spawnWorker()
+        return true
+    }
+
+    mutating func spawnWorker() {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            return send(.spawnFailed(errno: currentErrno), fds: [])
+        }
+        // The next child is PID 1 of a new PID namespace. War story: unshare(CLONE_NEWPID) only
+        // changes the namespace of *future children*, and a second one fails with EINVAL while
+        // the first is pending ("pid_for_children" must equal the active namespace), so after
+        // the fork the spawner switches pid_for_children back to its own with setns.
+        guard sb_unshare(SB_CLONE_NEWPID) == 0 else {
+            let e = currentErrno
+            close(pair[0]); close(pair[1])
+            return send(.spawnFailed(errno: e), fds: [])
+        }
+        let pid = sb_fork()
+        if pid == 0 { runWorker(jobFD: pair[1]) }
+        let forkErrno = currentErrno
+        if sb_setns(pidNamespaceFD, SB_CLONE_NEWPID) != 0 {
+            Spawner.report("setns back to own PID namespace failed: \(errnoName(currentErrno))")
+        }
+        close(pair[1])
+        guard pid > 0 else {
+            close(pair[0])
+            return send(.spawnFailed(errno: forkErrno), fds: [])
+        }
+        let id = nextID
+        nextID &+= 1
+        live[pid] = id
+        let pidfd = sb_pidfd_open(pid, 0)
+        send(.spawned(workerID: id, pid: pid), fds: pidfd >= 0 ? [pair[0], pidfd] : [pair[0]])
+        close(pair[0])
+        if pidfd >= 0 { close(pidfd) }
+    }
+
+    /// In the child: lock down, say ready, run the program, exit. Never returns.
+    func runWorker(jobFD: Int32) -> Never {
+        _ = sb_reset_signals()
+        do throws(LockdownError) {
+            try lockDown(config, sourceJobFD: jobFD, prepareJob: program.prepare)
+        } catch {
+            // Which number the job socket has depends on how far the lockdown got.
+            let fd = error.step.rawValue > LockdownStep.fileDescriptors.rawValue ? config.jobFD : jobFD
+            _ = writeAll(fd, WorkerHello.failureRecord(error))
+            exitImmediately(WorkerExitCode.lockdownFailedBase + error.step.rawValue)
+        }
+        _ = writeAll(config.jobFD, [WorkerHello.ready])
+        exitImmediately(program.main(config.jobFD))
+    }
+
+    mutating func reapAndReport() {
+        while true {
+            var status: Int32 = 0
+            var usage = rusage()
+            let pid = retryingOnEINTR { wait4(-1, &status, WNOHANG, &usage) }
+            if pid <= 0 { return }
+            guard let id = live.removeValue(forKey: pid) else { continue }
+            let cpu = UInt64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000
+                + UInt64(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+            send(.exited(WorkerExitReport(workerID: id, pid: pid, waitStatus: status,
+                                          cpuMicroseconds: cpu, maxRSSKiB: UInt64(usage.ru_maxrss))), fds: [])
+        }
+    }
+
+    func send(_ message: ControlMessage, fds: [Int32]) {
+        let bytes = message.bytes
+        // SAFETY: sendmsg reads `count` bytes and `fds.count` descriptors, both in bounds.
+        let n = retryingOnEINTR {
+            bytes.withUnsafeBytes { sb_send_with_fds(Spawner.controlFD, $0.baseAddress, $0.count, fds, Int32(fds.count)) }
+        }
+        if n < 0 { Spawner.report("control send: \(errnoName(currentErrno))") }
+    }
+}

@@ -1,0 +1,161 @@
+// One test per row of the allowlist (Seccomp.allowlist): the allowed arguments pass inside a
+// fully locked-down worker, and a changed argument is killed by the filter.
+import Sandbox
+import XCTest
+
+final class SeccompPolicyTests: XCTestCase {
+    let killed = WorkerOutcome.seccompViolation(syscall: nil)
+
+    func testTheTableIsWhatTheseTestsCover() {
+        // A new row must come with a test here: this list is the review checklist.
+        let names = Set(Seccomp.allowlist(jobFD: 3).map(\.name))
+        XCTAssertEqual(names, ["read", "write", "mmap", "mprotect", "munmap", "madvise", "brk", "rt_sigreturn",
+                               "rt_sigprocmask", "exit", "exit_group", "seccomp"])
+    }
+
+    func testUnlistedHarmlessSyscallIsKilled() throws {
+        // getpid cannot hurt anyone, and still is not on the list: default deny.
+        XCTAssertEqual(try Harness.run(X86.call(NR.getpid)).outcome, killed)
+    }
+
+    func testReadFromJobSocketPassesOtherFdsAreKilled() throws {
+        let ok = try Harness.run(X86.call(NR.read, .imm(K.jobFD), .stack(-64), .imm(1)), input: [0x5A])
+        XCTAssertEqual(ok.outcome, .exited(code: 0))
+        XCTAssertEqual(ok.result, 1)
+        for fd: UInt64 in [0, 2, 4, 1 << 32 | 3] {
+            XCTAssertEqual(try Harness.run(X86.call(NR.read, .imm(fd), .stack(-64), .imm(1))).outcome, killed, "fd \(fd)")
+        }
+    }
+
+    func testWriteToJobSocketPassesOtherFdsAreKilled() throws {
+        let ok = try Harness.run(X86.call(NR.write, .imm(K.jobFD), .data([0x21]), .imm(1)))
+        XCTAssertEqual(ok.outcome, .exited(code: 0))
+        XCTAssertEqual(ok.result, 1)
+        XCTAssertEqual(ok.extraBytes, [0x21])
+        for fd: UInt64 in [1, 2, 4] {
+            XCTAssertEqual(try Harness.run(X86.call(NR.write, .imm(fd), .data([0x21]), .imm(1))).outcome, killed, "fd \(fd)")
+        }
+    }
+
+    func mmapCall(_ prot: UInt64, _ flags: UInt64 = K.mapPrivate | K.mapAnonymous, length: UInt64 = 4096) -> [UInt8] {
+        X86.call(NR.mmap, .imm(0), .imm(length), .imm(prot), .imm(flags), .imm(UInt64.max), .imm(0))
+    }
+
+    func testMmapWithoutWriteAndExecTogetherPasses() throws {
+        for prot in [K.protNone, K.protR, K.protR | K.protW, K.protR | K.protX, K.protX] {
+            let run = try Harness.run(mmapCall(prot))
+            XCTAssertEqual(run.outcome, .exited(code: 0), "prot \(prot)")
+            XCTAssertGreaterThan(run.result ?? -1, 0, "prot \(prot)")
+        }
+    }
+
+    func testMmapWriteAndExecTogetherIsKilled() throws {
+        XCTAssertEqual(try Harness.run(mmapCall(K.protR | K.protW | K.protX)).outcome, killed)
+        XCTAssertEqual(try Harness.run(mmapCall(K.protW | K.protX)).outcome, killed)
+    }
+
+    func testMmapSharedOrExoticProtIsKilled() throws {
+        XCTAssertEqual(try Harness.run(mmapCall(K.protR | K.protW, K.mapShared | K.mapAnonymous)).outcome, killed)
+        XCTAssertEqual(try Harness.run(mmapCall(K.protR | 0x8 /* PROT_SEM */)).outcome, killed)
+        XCTAssertEqual(try Harness.run(mmapCall(K.protR | 0x0100_0000 /* PROT_GROWSDOWN */)).outcome, killed)
+    }
+
+    /// mmap an RW page, then mprotect it to `prot`.
+    func mprotectAfterMmap(_ prot: UInt64) -> [UInt8] {
+        X86.snippet { a in
+            a.syscall(NR.mmap, .imm(0), .imm(4096), .imm(K.protR | K.protW), .imm(K.mapPrivate | K.mapAnonymous), .imm(UInt64.max), .imm(0))
+            a.syscall(NR.mprotect, .rax, .imm(4096), .imm(prot))
+            a.ret()
+        }
+    }
+
+    func testMprotectWithoutWriteAndExecTogetherPasses() throws {
+        for prot in [K.protNone, K.protR, K.protR | K.protW, K.protR | K.protX] {
+            let run = try Harness.run(mprotectAfterMmap(prot))
+            XCTAssertEqual(run.outcome, .exited(code: 0), "prot \(prot)")
+            XCTAssertEqual(run.result, 0, "prot \(prot)")
+        }
+    }
+
+    func testMprotectToWriteAndExecIsKilled() throws {
+        XCTAssertEqual(try Harness.run(mprotectAfterMmap(K.protR | K.protW | K.protX)).outcome, killed)
+        XCTAssertEqual(try Harness.run(mprotectAfterMmap(K.protW | K.protX)).outcome, killed)
+    }
+
+    func testSealedWorkerCannotMakeAnythingExecutable() throws {
+        // After sealExecutableMemory (what the JIT does once its code is RX), even RX is gone.
+        XCTAssertEqual(try Harness.run(mprotectAfterMmap(K.protR | K.protX), flags: K.sealFlag).outcome, killed)
+        XCTAssertEqual(try Harness.run(mmapCall(K.protR | K.protX), flags: K.sealFlag).outcome, killed)
+        // ... while RW still works.
+        let rw = try Harness.run(mprotectAfterMmap(K.protR | K.protW), flags: K.sealFlag)
+        XCTAssertEqual(rw.outcome, .exited(code: 0))
+        XCTAssertEqual(rw.result, 0)
+    }
+
+    func testMunmapPasses() throws {
+        let run = try Harness.run(X86.snippet { a in
+            a.syscall(NR.mmap, .imm(0), .imm(8192), .imm(K.protR), .imm(K.mapPrivate | K.mapAnonymous), .imm(UInt64.max), .imm(0))
+            a.syscall(NR.munmap, .rax, .imm(8192))
+            a.ret()
+        })
+        XCTAssertEqual(run.outcome, .exited(code: 0))
+        XCTAssertEqual(run.result, 0)
+    }
+
+    func madviseAfterMmap(_ advice: UInt64) -> [UInt8] {
+        X86.snippet { a in
+            a.syscall(NR.mmap, .imm(0), .imm(4096), .imm(K.protR | K.protW), .imm(K.mapPrivate | K.mapAnonymous), .imm(UInt64.max), .imm(0))
+            a.syscall(NR.madvise, .rax, .imm(4096), .imm(advice))
+            a.ret()
+        }
+    }
+
+    func testMadviseDontNeedPassesOtherAdviceIsKilled() throws {
+        let ok = try Harness.run(madviseAfterMmap(4))  // MADV_DONTNEED
+        XCTAssertEqual(ok.outcome, .exited(code: 0))
+        XCTAssertEqual(ok.result, 0)
+        for advice: UInt64 in [3 /* WILLNEED */, 8 /* FREE */, 12 /* MERGEABLE */, 100 /* HWPOISON */] {
+            XCTAssertEqual(try Harness.run(madviseAfterMmap(advice)).outcome, killed, "advice \(advice)")
+        }
+    }
+
+    func testBrkPasses() throws {
+        let run = try Harness.run(X86.call(NR.brk, .imm(0)))
+        XCTAssertEqual(run.outcome, .exited(code: 0))
+        XCTAssertGreaterThan(run.result ?? 0, 0)
+    }
+
+    func testRtSigprocmaskPasses() throws {
+        let run = try Harness.run(X86.call(NR.rtSigprocmask, .imm(0), .imm(0), .stack(-64), .imm(8)))
+        XCTAssertEqual(run.outcome, .exited(code: 0))
+        XCTAssertEqual(run.result, 0)
+    }
+
+    func testRtSigreturnIsAllowedSoAGarbageFrameCrashesInsteadOfSIGSYS() throws {
+        // An all-zero signal frame restores rip = 0: SIGSEGV. The point: not the filter's SIGSYS.
+        let outcome = try Harness.run(X86.snippet { a in
+            a.syscall(NR.mmap, .imm(0), .imm(8192), .imm(K.protR | K.protW), .imm(K.mapPrivate | K.mapAnonymous), .imm(UInt64.max), .imm(0))
+            a.raw([0x48, 0x8D, 0xA0, 0x00, 0x08, 0x00, 0x00])  // lea rsp, [rax + 0x800]
+            a.syscall(NR.rtSigreturn)
+            a.ret()
+        }).outcome
+        XCTAssertNotEqual(outcome, killed)
+        guard case .killedBySignal = outcome else { return XCTFail("expected a crash, got \(outcome)") }
+    }
+
+    func testExitAndExitGroupPass() throws {
+        XCTAssertEqual(try Harness.run(X86.call(NR.exit, .imm(7))).outcome, .exited(code: 7))
+        XCTAssertEqual(try Harness.run(X86.call(NR.exitGroup, .imm(9))).outcome, .exited(code: 9))
+    }
+
+    func testSeccompOnlySetModeFilterWithoutFlags() throws {
+        // Allowed (it fails with EFAULT on a null program: not killed).
+        let ok = try Harness.run(X86.call(NR.seccomp, .imm(1), .imm(0), .imm(0)))
+        XCTAssertEqual(ok.outcome, .exited(code: 0))
+        XCTAssertEqual(ok.result, -14)
+        // TSYNC, NEW_LISTENER flags, and other operations are killed.
+        XCTAssertEqual(try Harness.run(X86.call(NR.seccomp, .imm(1), .imm(1), .imm(0))).outcome, killed)
+        XCTAssertEqual(try Harness.run(X86.call(NR.seccomp, .imm(1), .imm(8), .imm(0))).outcome, killed)
+        XCTAssertEqual(try Harness.run(X86.call(NR.seccomp, .imm(2), .imm(0), .imm(0))).outcome, killed)
+    }
+}
