@@ -161,7 +161,7 @@ public struct HaltState: Sendable, Equatable, ScaleCodable {
 
 /// How a job ended. Tags: 0x00 halt, 0x01 panic, 0x02 outOfGas, 0x03 pageFault,
 /// 0x04 badCode, 0x05 internalFailure.
-public enum WorkerOutcome: Sendable, Equatable, ScaleCodable {
+public enum JobOutcome: Sendable, Equatable, ScaleCodable {
     /// The program halted normally.
     case halt(HaltState)
     /// The program trapped at `pc`.
@@ -210,15 +210,15 @@ public enum WorkerOutcome: Sendable, Equatable, ScaleCodable {
     }
 
     public init(from decoder: inout ScaleDecoder) throws(WireError) {
-        let tag = try decoder.readTag("WorkerOutcome")
+        let tag = try decoder.readTag("JobOutcome")
         switch tag {
         case 0: self = .halt(try decoder.read(HaltState.self))
-        case 1: self = .panic(pc: try decoder.read(UInt32.self, "WorkerOutcome.panic.pc"))
+        case 1: self = .panic(pc: try decoder.read(UInt32.self, "JobOutcome.panic.pc"))
         case 2: self = .outOfGas
-        case 3: self = .pageFault(address: try decoder.read(UInt32.self, "WorkerOutcome.pageFault.address"))
-        case 4: self = .badCode(message: try decoder.readString("WorkerOutcome.badCode.message"))
-        case 5: self = .internalFailure(message: try decoder.readString("WorkerOutcome.internalFailure.message"))
-        default: throw decoder.unknownTag(tag, "WorkerOutcome")
+        case 3: self = .pageFault(address: try decoder.read(UInt32.self, "JobOutcome.pageFault.address"))
+        case 4: self = .badCode(message: try decoder.readString("JobOutcome.badCode.message"))
+        case 5: self = .internalFailure(message: try decoder.readString("JobOutcome.internalFailure.message"))
+        default: throw decoder.unknownTag(tag, "JobOutcome")
         }
     }
 }
@@ -228,13 +228,13 @@ public struct WorkerResult: Sendable, Equatable, ScaleCodable {
     /// Of the `WorkerJob`.
     public var jobId: UInt64
     /// How the run ended.
-    public var outcome: WorkerOutcome
+    public var outcome: JobOutcome
     /// Nanoseconds spent decoding/compiling the blob.
     public var compileNanos: UInt64
     /// Nanoseconds spent running the guest.
     public var executeNanos: UInt64
 
-    public init(jobId: UInt64, outcome: WorkerOutcome, compileNanos: UInt64, executeNanos: UInt64) {
+    public init(jobId: UInt64, outcome: JobOutcome, compileNanos: UInt64, executeNanos: UInt64) {
         self.jobId = jobId
         self.outcome = outcome
         self.compileNanos = compileNanos
@@ -250,7 +250,7 @@ public struct WorkerResult: Sendable, Equatable, ScaleCodable {
 
     public init(from decoder: inout ScaleDecoder) throws(WireError) {
         jobId = try decoder.read(UInt64.self, "WorkerResult.jobId")
-        outcome = try decoder.read(WorkerOutcome.self)
+        outcome = try decoder.read(JobOutcome.self)
         compileNanos = try decoder.read(UInt64.self, "WorkerResult.compileNanos")
         executeNanos = try decoder.read(UInt64.self, "WorkerResult.executeNanos")
     }

@@ -11,7 +11,7 @@ enum GoldenValue {
     case server(ServerMessage)
     case worker(WorkerMessage)
     case verdict(Verdict)
-    case outcome(WorkerOutcome)
+    case outcome(JobOutcome)
     case compact(UInt64)
 
     /// The bytes this value must encode to.
@@ -36,7 +36,7 @@ enum GoldenValue {
         case let .server(message): return try ServerMessage.decode(Self.unframe(bytes)) == message
         case let .worker(message): return try WorkerMessage.decode(Self.unframe(bytes)) == message
         case let .verdict(verdict): return try Verdict.decode(bytes) == verdict
-        case let .outcome(outcome): return try WorkerOutcome.decode(bytes) == outcome
+        case let .outcome(outcome): return try JobOutcome.decode(bytes) == outcome
         case let .compact(value):
             var decoder = ScaleDecoder(bytes)
             let decoded = try decoder.readCompact("compact")

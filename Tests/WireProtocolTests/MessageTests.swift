@@ -130,14 +130,14 @@ final class MessageTests: XCTestCase {
         XCTAssertEqual(try ServerMessage.decode(hello.encode()), hello)
     }
 
-    func testWorkerOutcomeMapsToVerdict() {
+    func testJobOutcomeMapsToVerdict() {
         let halt = HaltState(output: [1], gasUsed: 5, registers: exampleRegisters)
-        XCTAssertEqual(WorkerOutcome.halt(halt).verdict, .valid(output: [1], gasUsed: 5))
-        XCTAssertEqual(WorkerOutcome.panic(pc: 3).verdict, .invalid(.panic(pc: 3)))
-        XCTAssertEqual(WorkerOutcome.outOfGas.verdict, .invalid(.outOfGas))
-        XCTAssertEqual(WorkerOutcome.pageFault(address: 8).verdict, .invalid(.pageFault(address: 8)))
-        XCTAssertEqual(WorkerOutcome.badCode(message: "m").verdict, .invalid(.badCode(message: "m")))
-        XCTAssertEqual(WorkerOutcome.internalFailure(message: "m").verdict, .error(.internal(message: "m")))
+        XCTAssertEqual(JobOutcome.halt(halt).verdict, .valid(output: [1], gasUsed: 5))
+        XCTAssertEqual(JobOutcome.panic(pc: 3).verdict, .invalid(.panic(pc: 3)))
+        XCTAssertEqual(JobOutcome.outOfGas.verdict, .invalid(.outOfGas))
+        XCTAssertEqual(JobOutcome.pageFault(address: 8).verdict, .invalid(.pageFault(address: 8)))
+        XCTAssertEqual(JobOutcome.badCode(message: "m").verdict, .invalid(.badCode(message: "m")))
+        XCTAssertEqual(JobOutcome.internalFailure(message: "m").verdict, .error(.internal(message: "m")))
     }
 
     func testEveryErrorCodeAndLimitKindRoundTrips() throws {
