@@ -225,6 +225,21 @@ public final class GuestMemory: @unchecked Sendable {
         return true
     }
 
+    /// Reads guest memory for the embedder if every byte is readable (no wrapping past 2^32).
+    public func read(_ address: UInt32, count: Int) -> [UInt8]? {
+        guard isReadable(address, count: UInt64(count)) else { return nil }
+        return bytes(at: address, count: count)
+    }
+
+    /// Writes guest memory for the embedder if every byte is writable (no wrapping past 2^32);
+    /// writes nothing otherwise.
+    public func write(_ address: UInt32, _ bytes: [UInt8]) -> Bool {
+        guard UInt64(address) + UInt64(bytes.count) <= 1 << 32,
+              fault(address, UInt32(clamping: bytes.count), write: true) == nil else { return false }
+        initialize(bytes, at: address)
+        return true
+    }
+
     // MARK: - Guest access with the GP rules
 
     /// Loads `size` (1, 2, 4 or 8) bytes little-endian, or nil if any byte is not readable.
