@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-swift build -c release --product alcatraz-bench
+swift build -c release --product alcatraz-bench >&2
 echo "nproc: $(nproc)  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')  date: $(date -u)" >&2
 exec .build/release/alcatraz-bench --programs Benchmarks/programs "$@"
