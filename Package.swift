@@ -11,6 +11,7 @@
 //   Sandbox          the worker lockdown (namespaces, pivot_root, rlimits, capabilities, seccomp)
 //   WireProtocol     SCALE codec, frames and messages shared by daemon, worker and client
 //   alcatraz         the command-line tool
+//   alcatraz-bench   the benchmark harness (Benchmarks/)
 import PackageDescription
 
 let optimize: [SwiftSetting] = [
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "PVM", targets: ["PVM"]),
         .library(name: "PVMAssembler", targets: ["PVMAssembler"]),
         .executable(name: "alcatraz", targets: ["alcatraz"]),
+        .executable(name: "alcatraz-bench", targets: ["alcatraz-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,6 +54,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/AlcatrazCLI"
+        ),
+        // Benchmarks (Benchmarks/README.md): interpreter vs JIT speed, JIT compile speed.
+        .executableTarget(
+            name: "alcatraz-bench",
+            dependencies: ["PVM", "PVMAssembler", "JIT"],
+            path: "Benchmarks/Sources/AlcatrazBench",
+            swiftSettings: optimize
         ),
         .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors", "JIT"]),
         .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
