@@ -10,7 +10,9 @@
 //   CSeccomp, CCap   system libraries (libseccomp, libcap)
 //   Sandbox          the worker lockdown (namespaces, pivot_root, rlimits, capabilities, seccomp)
 //   WireProtocol     SCALE codec, frames and messages shared by daemon, worker and client
+//   ProgramGenerator seeded random valid-program generator and the engine-agnostic differential driver
 //   alcatraz         the command-line tool
+//   alcatraz-fuzz    differential fuzzing of the recompiler against the interpreter (docs/testing.md)
 import PackageDescription
 
 let optimize: [SwiftSetting] = [
@@ -25,6 +27,7 @@ let package = Package(
         .library(name: "PVM", targets: ["PVM"]),
         .library(name: "PVMAssembler", targets: ["PVMAssembler"]),
         .executable(name: "alcatraz", targets: ["alcatraz"]),
+        .executable(name: "alcatraz-fuzz", targets: ["alcatraz-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +42,13 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .target(name: "Sandbox", dependencies: ["CSeccomp", "CCap", "CShims"]),
         .target(name: "WireProtocol"),
+        .target(name: "ProgramGenerator", dependencies: ["PVM", "PVMAssembler"]),
+        .executableTarget(
+            name: "alcatraz-fuzz",
+            dependencies: ["ProgramGenerator", "PVM", "JIT"],
+            path: "Sources/AlcatrazFuzz",
+            swiftSettings: optimize
+        ),
         .executableTarget(
             name: "alcatraz",
             dependencies: [
@@ -49,7 +59,7 @@ let package = Package(
         ),
         .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors"]),
         .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
-        .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler"]),
+        .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler", "ProgramGenerator"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
     ]
