@@ -29,6 +29,8 @@ public struct DifferentialOutcome: Sendable {
     public var pc: UInt32
     public var registers: [UInt64]
     public var gas: Int64
+    /// The reference's accessible watched pages at the end, by page address.
+    public var pages: [UInt32: [UInt8]] = [:]
     public var final: ExitReason { exits.last! }
 }
 
@@ -98,7 +100,37 @@ public enum Differential {
             }
             if !resume || step >= program.maxExits { break }
         }
-        return DifferentialOutcome(exits: exits, pc: r.pc, registers: r.registers, gas: r.gas)
+        var outcome = DifferentialOutcome(exits: exits, pc: r.pc, registers: r.registers, gas: r.gas)
+        for page in watched where rm.access(at: page) != .none {
+            outcome.pages[page] = Array(UnsafeRawBufferPointer(start: rm.base + Int(page), count: Int(GuestMemory.pageSize)))
+        }
+        return outcome
+    }
+
+    /// Runs `program` on one engine alone, serving exits as `check` does (for calibrating gas).
+    public static func runAlone(_ program: GeneratedProgram, on factory: EngineFactory = interpreter) throws -> DifferentialOutcome {
+        let (m, memory) = try factory(program)
+        var exits: [ExitReason] = []
+        var faultsLeft = program.faultsToServe
+        while true {
+            let e = m.run()
+            exits.append(e)
+            var resume = false
+            switch e {
+            case .hostCall(let id):
+                serveHostCall(id, m, salt: program.hostSalt)
+                resume = true
+            case .pageFault(let address):
+                if faultsLeft > 0 {
+                    faultsLeft -= 1
+                    memory.map(address: address, length: GuestMemory.pageSize, access: .write)
+                    resume = true
+                }
+            default: break
+            }
+            if !resume || exits.count >= program.maxExits { break }
+        }
+        return DifferentialOutcome(exits: exits, pc: m.pc, registers: m.registers, gas: m.gas)
     }
 
     /// A deterministic host call: mixes the id into φ7, bumps another register, charges some gas

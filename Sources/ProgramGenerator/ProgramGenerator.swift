@@ -122,6 +122,11 @@ struct Session {
             set(0x10000, access())
             if rng.chance(50) { set(0x11000, access()) }
         }
+        // Page 0 (then accesses below 64 KiB and wrapping past 2^32 can succeed).
+        if rng.chance(8) {
+            set(0, access())
+            set(0xFFFF_F000, access())
+        }
         // Near 2^32.
         if rng.chance(50) {
             set(0xFFFF_F000, access())
@@ -215,9 +220,23 @@ struct Session {
             let contents: [UInt8] = rng.chance(70) ? rng.bytes(4096) : []
             pageList.append(.init(address: address, access: access, contents: contents))
         }
-        return GeneratedProgram(seed: seed, blob: blob, pages: pageList, registers: registers, gas: gas, pc: pc,
-                                heapTop: heapTop, heapLimit: heapLimit, hostSalt: rng.next(),
-                                faultsToServe: rng.chance(30) ? rng.within(1...3) : 0, maxExits: 24)
+        var program = GeneratedProgram(seed: seed, blob: blob, pages: pageList, registers: registers, gas: gas, pc: pc,
+                                       heapTop: heapTop, heapLimit: heapLimit, hostSalt: rng.next(),
+                                       faultsToServe: rng.chance(30) ? rng.within(1...3) : 0, maxExits: 24)
+        if rng.chance(12) {
+            // Gas exactly sufficient for the whole run, one short (out of gas at the last block
+            // boundary), or anything in between (out of gas at some earlier block boundary).
+            program.gas = 5000
+            if let outcome = try? Differential.runAlone(program) {
+                let used = Int64(5000) - outcome.gas
+                switch rng.below(3) {
+                case 0: program.gas = used
+                case 1: program.gas = max(used - 1, 0)
+                default: program.gas = Int64(rng.below(Int(used) + 1))
+                }
+            }
+        }
+        return program
     }
 
     /// Optionally forces 4-byte immediates (wider than minimal) for the form's immediate fields.
