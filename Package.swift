@@ -10,8 +10,10 @@
 //   CSeccomp, CCap   system libraries (libseccomp, libcap)
 //   Sandbox          the worker lockdown (namespaces, pivot_root, rlimits, capabilities, seccomp)
 //   WireProtocol     SCALE codec, frames and messages shared by daemon, worker and client
+//   ProgramGenerator seeded random valid-program generator and the engine-agnostic differential driver
 //   alcatraz         the command-line tool
 //   alcatraz-bench   the benchmark harness (Benchmarks/)
+//   alcatraz-fuzz    differential fuzzing of the recompiler against the interpreter (docs/testing.md)
 import PackageDescription
 
 let optimize: [SwiftSetting] = [
@@ -27,6 +29,7 @@ let package = Package(
         .library(name: "PVMAssembler", targets: ["PVMAssembler"]),
         .executable(name: "alcatraz", targets: ["alcatraz"]),
         .executable(name: "alcatraz-bench", targets: ["alcatraz-bench"]),
+        .executable(name: "alcatraz-fuzz", targets: ["alcatraz-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,6 +50,13 @@ let package = Package(
         .executableTarget(
             name: "alcatraz-sandbox-harness", dependencies: ["Sandbox", "CShims"], path: "Sources/SandboxTestHarness"
         ),
+        .target(name: "ProgramGenerator", dependencies: ["PVM", "PVMAssembler"]),
+        .executableTarget(
+            name: "alcatraz-fuzz",
+            dependencies: ["ProgramGenerator", "PVM", "JIT"],
+            path: "Sources/AlcatrazFuzz",
+            swiftSettings: optimize
+        ),
         .executableTarget(
             name: "alcatraz",
             dependencies: [
@@ -64,7 +74,7 @@ let package = Package(
         ),
         .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors", "JIT"]),
         .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
-        .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler"]),
+        .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler", "ProgramGenerator"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
     ]
