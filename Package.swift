@@ -48,7 +48,7 @@ let package = Package(
         ),
         .target(name: "SandboxedExecution", dependencies: ["Sandbox", "WireProtocol", "PVM", "ConformanceVectors"]),
         // Benchmark: locked-down workers per second and fork-to-ready latency against bare clone().
-        .executableTarget(name: "alcatraz-spawn-bench", dependencies: ["Sandbox", "CShims"], path: "Sources/SpawnBench"),
+        .executableTarget(name: "alcatraz-spawn-bench", dependencies: ["Sandbox", "CShims"], path: "Benchmarks/Sources/SpawnBench"),
         // TEST ONLY: a worker that runs raw machine code from its job socket, for the attack tests.
         .executableTarget(
             name: "alcatraz-sandbox-harness", dependencies: ["Sandbox", "CShims"], path: "Sources/SandboxTestHarness"
