@@ -99,15 +99,17 @@ extension ProgramBlob {
             if pc >= 0 && pc < code.count { bad.rawOpcode = code[pc] }
             return bad
         }
-        return decodeOperands(op, at: pc, skip: length - 1, CheckedCodeReader(code: code))
+        var ins = Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
+                              pc: UInt32(truncatingIfNeeded: pc), length: UInt32(length))
+        decodeOperands(op, at: pc, skip: length - 1, CheckedCodeReader(code: code), into: &ins)
+        return ins
     }
 }
 
-/// Operand decoding (SPEC.md §2.5) over any code reader. `l` is skip(pc).
+/// Operand decoding (SPEC.md §2.5) over any code reader, into an instruction whose opcode, pc
+/// and length are already set. `l` is skip(pc).
 @inline(__always)
-func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R) -> Instruction {
-    var ins = Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
-                          pc: UInt32(truncatingIfNeeded: pc), length: UInt32(1 + l))
+func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R, into ins: inout Instruction) {
     let b1 = z.read(pc + 1, 1)
     let lowReg = UInt8(min(12, b1 & 15))
     let highReg = UInt8(min(12, b1 >> 4))
@@ -165,5 +167,4 @@ func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R
         ins.b = highReg
         ins.d = UInt8(min(12, z.read(pc + 2, 1)))
     }
-    return ins
 }
