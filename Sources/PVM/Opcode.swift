@@ -68,7 +68,7 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
     case max, max_u, min, min_u
 
     /// The operand layout of this opcode.
-    @inline(__always)
+    @inlinable @inline(__always)
     public var form: OperandForm {
         switch rawValue {
         case 0, 1: return .none
@@ -89,7 +89,7 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
 
     /// Whether the opcode ends a basic block (the set T of GP A.3: 22 opcodes: trap, fallthrough,
     /// jump, jump_ind, load_imm_jump, the 16 branches and load_imm_jump_ind).
-    @inline(__always)
+    @inlinable @inline(__always)
     public var isTerminator: Bool {
         switch rawValue {
         case 0, 1, 40, 50, 80...90, 170...175, 180: return true
