@@ -74,8 +74,10 @@ public struct Limits: Sendable, Equatable {
         if workers > 256 { out.append(("workers", "must be at most 256")) }
         if queueDepth == 0 { out.append(("queue_depth", "must be at least 1")) }
         if maxInFlight == 0 { out.append(("max_in_flight", "must be at least 1")) }
-        if jobTimeoutMillis == 0 { out.append(("job_timeout_millis", "must be at least 1")) }
-        if workerCPUSeconds == 0 { out.append(("worker_cpu_seconds", "must be at least 1")) }
+        if jobTimeoutMillis == 0 || jobTimeoutMillis > 86_400_000 {
+            out.append(("job_timeout_millis", "must be 1 to 86400000 (a day)"))
+        }
+        if workerCPUSeconds == 0 || workerCPUSeconds > 86_400 { out.append(("worker_cpu_seconds", "must be 1 to 86400")) }
         if maxBlobBytes == 0 { out.append(("max_blob_bytes", "must be at least 1")) }
         if maxFrameBytes < ProtocolVersion.handshakeMaxFrame {
             out.append(("max_frame_bytes", "must be at least \(ProtocolVersion.handshakeMaxFrame) (the handshake maximum)"))

@@ -171,6 +171,8 @@ private final class PoolLoop {
     var pending = FIFO<SandboxExecutor.Submission>()
     var spawnBackoffUntil: UInt64 = 0
     var spawnerAlive = true
+    /// Receive buffer for job sockets, reused (results are small; big ones take several reads).
+    var receiveBuffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     init(executor: SandboxExecutor, spawner: SpawnerClient, executablePath: String, limits: Limits,
          metrics: DaemonMetrics?, logger: Logger, startup: StartupSignal) {
@@ -346,6 +348,10 @@ private final class PoolLoop {
         guard let worker = starting.removeValue(forKey: id) else { return }
         var byte: UInt8 = 0
         let n = recv(worker.jobFD, &byte, 1, Int32(MSG_DONTWAIT))
+        if n < 0 && (errno == EAGAIN || errno == EINTR) {
+            starting[id] = worker  // a spurious wake-up
+            return
+        }
         if n == 1 && byte == 0x52 {  // 'R': lockdown complete (Sandbox's WorkerHello.ready)
             ready.append(worker)
             startup.finish(error: nil)
@@ -389,9 +395,8 @@ private final class PoolLoop {
 
     /// Reads what the job socket holds without blocking: nil when the result is not complete yet.
     func readResult(_ job: inout Busy) -> ReadOutcome? {
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(job.worker.jobFD, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let n = receiveBuffer.withUnsafeMutableBytes { recv(job.worker.jobFD, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n == 0 { return .closed }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -399,7 +404,7 @@ private final class PoolLoop {
                 return .closed
             }
             do throws(WireError) {
-                try job.decoder.feed(buffer[0..<n])
+                try job.decoder.feed(receiveBuffer[0..<n])
             } catch {
                 return .broken("\(error)")
             }
