@@ -14,7 +14,11 @@
 //                    config, metrics, logging
 //   alcatrazd        the supervisor daemon
 //   AlcatrazClient   async/await client library (plain sockets), used by the CLI
+//   ProgramGenerator seeded random valid-program generator and the engine-agnostic differential driver
+//   SandboxedExecution  the supervisor side of one job in a locked-down worker (CLI, tests)
 //   alcatraz         the command-line tool
+//   alcatraz-bench   the benchmark harness (Benchmarks/)
+//   alcatraz-fuzz    differential fuzzing of the recompiler against the interpreter (docs/testing.md)
 import PackageDescription
 
 let optimize: [SwiftSetting] = [
@@ -31,6 +35,8 @@ let package = Package(
         .executable(name: "alcatraz", targets: ["alcatraz"]),
         .executable(name: "alcatrazd", targets: ["alcatrazd"]),
         .library(name: "AlcatrazClient", targets: ["AlcatrazClient"]),
+        .executable(name: "alcatraz-bench", targets: ["alcatraz-bench"]),
+        .executable(name: "alcatraz-fuzz", targets: ["alcatraz-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,8 +56,15 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .target(name: "Sandbox", dependencies: ["CSeccomp", "CCap", "CShims"]),
         .target(name: "WireProtocol"),
-        // The production worker: `spawner` mode (forks locked-down workers) and `check-sandbox`.
-        .executableTarget(name: "alcatraz-worker", dependencies: ["Sandbox"], path: "Sources/AlcatrazWorker"),
+        // The production worker: `spawner` mode (forks locked-down workers that each run one job)
+        // and `check-sandbox`. No Foundation.
+        .executableTarget(
+            name: "alcatraz-worker", dependencies: ["Sandbox", "CShims", "PVM", "JIT", "WireProtocol"],
+            path: "Sources/AlcatrazWorker", swiftSettings: optimize
+        ),
+        .target(name: "SandboxedExecution", dependencies: ["Sandbox", "WireProtocol", "PVM", "ConformanceVectors"]),
+        // Benchmark: locked-down workers per second and fork-to-ready latency against bare clone().
+        .executableTarget(name: "alcatraz-spawn-bench", dependencies: ["Sandbox", "CShims"], path: "Benchmarks/Sources/SpawnBench"),
         // TEST ONLY: a worker that runs raw machine code from its job socket, for the attack tests.
         .executableTarget(
             name: "alcatraz-sandbox-harness", dependencies: ["Sandbox", "CShims"], path: "Sources/SandboxTestHarness"
@@ -81,19 +94,38 @@ let package = Package(
             name: "alcatraz-scripted-worker", dependencies: ["Sandbox", "WireProtocol"],
             path: "Sources/ScriptedWorker"
         ),
+        .target(name: "ProgramGenerator", dependencies: ["PVM", "PVMAssembler"]),
+        .executableTarget(
+            name: "alcatraz-fuzz",
+            dependencies: ["ProgramGenerator", "PVM", "JIT"],
+            path: "Sources/AlcatrazFuzz",
+            swiftSettings: optimize
+        ),
         .executableTarget(
             name: "alcatraz",
             dependencies: [
-                "PVM", "PVMAssembler", "ConformanceVectors", "JIT", "AlcatrazClient", "WireProtocol",
+                "PVM", "PVMAssembler", "ConformanceVectors", "JIT", "SandboxedExecution", "Sandbox", "WireProtocol",
+                "AlcatrazClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/AlcatrazCLI"
         ),
+        // Benchmarks (Benchmarks/README.md): interpreter vs JIT speed, JIT compile speed.
+        .executableTarget(
+            name: "alcatraz-bench",
+            dependencies: ["PVM", "PVMAssembler", "JIT"],
+            path: "Benchmarks/Sources/AlcatrazBench",
+            swiftSettings: optimize
+        ),
         .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors", "JIT"]),
         .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
-        .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler"]),
+        .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler", "ProgramGenerator"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: ["SandboxedExecution", "Sandbox", "WireProtocol", "PVM", "PVMAssembler", "ConformanceVectors", "JIT"]
+        ),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "WireProtocol"]),
         .testTarget(name: "DaemonTests", dependencies: ["AlcatrazClient", "WireProtocol", "PVMAssembler", "PVM"]),
     ]

@@ -6,7 +6,7 @@ struct Alcatraz: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alcatraz",
         abstract: "Run, assemble and test PVM programs; talk to alcatrazd.",
-        subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self,
+        subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self, CheckSandboxCommand.self,
                       ValidateCommand.self, RegisterCommand.self, StatusCommand.self, LoadCommand.self]
     )
 }

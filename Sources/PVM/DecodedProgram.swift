@@ -26,27 +26,46 @@ public struct DecodedProgram: Sendable {
     public init(_ blob: ProgramBlob) {
         self.blob = blob
         let n = blob.code.count
+        // One pass over the code with unchecked reads from a zero-padded copy (ζ).
+        let padded = UnsafeMutableRawPointer.allocate(byteCount: n + PaddedCodeReader.padding, alignment: 8)
+        defer { padded.deallocate() }
+        blob.code.withUnsafeBytes { if let p = $0.baseAddress { padded.copyMemory(from: p, byteCount: n) } }
+        (padded + n).initializeMemory(as: UInt8.self, repeating: 0, count: PaddedCodeReader.padding)
+        let reader = PaddedCodeReader(bytes: UnsafeRawPointer(padded))
+        let bytes = UnsafeRawPointer(padded).assumingMemoryBound(to: UInt8.self)
+
         var list: [Instruction] = []
-        list.reserveCapacity(n / 2 + 2)
+        list.reserveCapacity(n / 3 + 2)
         var index = [Int32](repeating: -1, count: n + 1)
-        var pc = 0
-        while pc < n {
-            if blob.bitmask[pc] {
-                let ins = blob.decode(at: pc)
-                index[pc] = Int32(list.count)
-                list.append(ins)
-                let next = Int(ins.nextPC)
-                if next < n && !blob.bitmask[next] {
-                    // skip was capped at 24 before the next set bit: execution lands on a byte that
-                    // is not an instruction start, which executes as trap.
-                    index[next] = Int32(list.count)
-                    list.append(blob.decode(at: next))
+        blob.bitmask.withUnsafeBufferPointer { mask in
+            index.withUnsafeMutableBufferPointer { index in
+                var pc = 0
+                while pc < n && !mask[pc] { pc += 1 }
+                while pc < n {
+                    var next = pc + 1
+                    while next < n && !mask[next] { next += 1 }
+                    let skip = min(24, next - pc - 1)
+                    index[pc] = Int32(list.count)
+                    if let op = Opcode(rawValue: bytes[pc]) {
+                        list.append(decodeOperands(op, at: pc, skip: skip, reader))
+                    } else {
+                        list.append(Instruction(opcode: .trap, rawOpcode: bytes[pc], isValid: false,
+                                                pc: UInt32(pc), length: UInt32(1 + skip)))
+                    }
+                    let fall = pc + 1 + skip
+                    if fall < next {
+                        // skip was capped at 24 before the next set bit: execution lands on a byte
+                        // that is not an instruction start, which executes as trap.
+                        index[fall] = Int32(list.count)
+                        list.append(Instruction(opcode: .trap, rawOpcode: bytes[fall], isValid: false,
+                                                pc: UInt32(fall), length: UInt32(1 + min(24, next - fall - 1))))
+                    }
+                    pc = next
                 }
+                index[n] = Int32(list.count)
             }
-            pc += 1
         }
-        index[n] = Int32(list.count)
-        list.append(blob.decode(at: n))
+        list.append(Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: UInt32(n), length: 1))
 
         var starts = [Bool](repeating: false, count: list.count)
         if let first = list.first, first.pc == 0, first.isValid { starts[0] = true }

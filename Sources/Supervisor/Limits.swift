@@ -79,6 +79,7 @@ public struct Limits: Sendable, Equatable {
         }
         if workerCPUSeconds == 0 || workerCPUSeconds > 86_400 { out.append(("worker_cpu_seconds", "must be 1 to 86400")) }
         if maxBlobBytes == 0 { out.append(("max_blob_bytes", "must be at least 1")) }
+        if maxInputBytes > 1 << 24 { out.append(("max_input_bytes", "must be at most 16777216 (the GP's input limit)")) }
         if maxFrameBytes < ProtocolVersion.handshakeMaxFrame {
             out.append(("max_frame_bytes", "must be at least \(ProtocolVersion.handshakeMaxFrame) (the handshake maximum)"))
         }

@@ -136,7 +136,7 @@ final class VerdictTests: XCTestCase {
     }
 
     func testPythonReferenceClientValidatesTheSampleBlob() throws {
-        let daemon = try DaemonProcess()
+        let daemon = try DaemonProcess(worker: "alcatraz-worker")
         let blob = Build.repository.appendingPathComponent("Guest/examples/echo.pvm").path
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -148,7 +148,7 @@ final class VerdictTests: XCTestCase {
         python.waitUntilExit()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertEqual(python.terminationStatus, 0, text)
-        XCTAssertTrue(text.contains("valid: output=48656c6c6f"), text)  // echo: output = input
+        XCTAssertTrue(text.contains("valid: output=48656c6c6f"), text)  // echo.pvm: output = input
         XCTAssertEqual(try daemon.terminate(), 0)
     }
 }
