@@ -25,7 +25,8 @@ final class DaemonProcess {
     /// - Parameters:
     ///   - worker: `alcatraz-scripted-worker` (test-only, scripted by the job input) or `alcatraz-worker`.
     ///   - limits: extra `[limits]` lines, e.g. `["workers = 1"]`.
-    init(worker: String = "alcatraz-scripted-worker", limits: [String] = [], metricsPort: Int? = nil) throws {
+    init(worker: String = "alcatraz-scripted-worker", limits: [String] = [], metricsPort: Int? = nil,
+         environment: [String: String] = [:]) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("alcatrazd-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socketPath = directory.appendingPathComponent("d.sock").path
@@ -44,6 +45,7 @@ final class DaemonProcess {
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Build.path("alcatrazd"))
         process.arguments = ["--config", configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = FileHandle.nullDevice
         try process.run()

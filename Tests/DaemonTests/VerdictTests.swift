@@ -74,11 +74,14 @@ final class VerdictTests: XCTestCase {
         let daemon = try DaemonProcess(limits: ["workers = 1", "job_timeout_millis = 20000"])
         let c = try await daemon.connect()
         async let verdict = validate(c, "hang")
-        // The busy worker is the spawner's child that is running (the idle ones sleep in read).
+        // The busy worker is the spawner's child that keeps running (idle ones sleep in read;
+        // a replacement being spawned runs only for the ~1 ms of its lockdown).
+        usleep(300_000)
         var victim: Int32?
-        for _ in 0..<400 where victim == nil {
-            victim = daemon.workerPids().first { $0.state == "R" }?.pid
-            if victim == nil { usleep(10_000) }
+        for _ in 0..<200 where victim == nil {
+            let running = Set(daemon.workerPids().filter { $0.state == "R" }.map(\.pid))
+            usleep(30_000)
+            victim = daemon.workerPids().first { $0.state == "R" && running.contains($0.pid) }?.pid
         }
         guard let victim else { return XCTFail("no running worker found:\n\(daemon.log)") }
         XCTAssertEqual(kill(victim, SIGKILL), 0)
