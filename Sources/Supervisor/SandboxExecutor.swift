@@ -229,6 +229,7 @@ private final class PoolLoop {
             spawnsRequested = 0
             starting = [:]
             ready = []
+            answered = [:]  // their exit reports died with the old spawner
             logger.notice("spawner restarted", metadata: ["event": "spawner_restarted"])
         } catch {
             spawnBackoffUntil = Monotonic.now() + 1_000_000_000
