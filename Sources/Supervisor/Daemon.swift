@@ -77,8 +77,9 @@ public enum Daemon {
 
         let signal = await signals.next()
         SystemdNotify.send("STOPPING=1")
+        let queued = scheduler.queued
         logger.info("draining", metadata: ["event": "stopping", "signal": "\(signal)", "running": "\(scheduler.running)",
-                                           "queued": "\(scheduler.queued)"])
+                                           "queued": "\(queued.dispute + queued.approval + queued.backing)"])
         service.beginDraining()
         try? await server.close()
         unlink(config.socketPath)
@@ -93,7 +94,9 @@ public enum Daemon {
         watchdog?.cancel()
         try? await metricsChannel?.close()
         executor.shutdown()
-        logger.info("stopped", metadata: ["event": "stopped", "verdicts": "\(service.tally.snapshot)"])
+        let verdicts = service.tally.snapshot
+        logger.info("stopped", metadata: ["event": "stopped", "valid": "\(verdicts.valid)", "invalid": "\(verdicts.invalid)",
+                                          "error": "\(verdicts.error)"])
         return 0
     }
 
