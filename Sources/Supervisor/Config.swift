@@ -154,8 +154,14 @@ private struct ConfigReader {
             config.socketMode = bits
         }
         if let address = try string(table, "", "metrics_address") {
-            if !address.isEmpty && MetricsEndpoint.parse(address) == nil {
-                throw fail("", "metrics_address", "expected HOST:PORT such as \"127.0.0.1:9464\", or \"\" to disable")
+            if !address.isEmpty {
+                guard let (host, _) = MetricsEndpoint.parse(address) else {
+                    throw fail("", "metrics_address", "expected HOST:PORT such as \"127.0.0.1:9464\", or \"\" to disable")
+                }
+                // The endpoint has no authentication: it stays on this machine.
+                guard host == "localhost" || host == "::1" || host.hasPrefix("127.") else {
+                    throw fail("", "metrics_address", "must be a loopback address (127.x.x.x, ::1 or localhost)")
+                }
             }
             config.metricsAddress = address
         }

@@ -46,6 +46,7 @@ final class ConfigTests: XCTestCase {
         expectError("socket = \"/s\"\n[limits]\nengine = \"fast\"\n", line: 3, key: "limits.engine", contains: "jit")
         expectError("socket = \"/s\"\nlog_level = \"loud\"\n", line: 2, key: "log_level", contains: "expected one of")
         expectError("socket = \"/s\"\nmetrics_address = \"nowhere\"\n", line: 2, key: "metrics_address", contains: "HOST:PORT")
+        expectError("socket = \"/s\"\nmetrics_address = \"0.0.0.0:9464\"\n", line: 2, key: "metrics_address", contains: "loopback")
     }
 
     func testTypeAndRangeErrors() {
