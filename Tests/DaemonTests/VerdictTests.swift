@@ -95,7 +95,7 @@ final class VerdictTests: XCTestCase {
         let daemon = try DaemonProcess(limits: ["workers = 1", "queue_depth = 3"])
         let c = try await daemon.connect()
         let verdicts = try await withThrowingTaskGroup(of: Verdict.self) { group in
-            for _ in 0..<12 { group.addTask { try await validate(c, "spin:150") } }
+            for _ in 0..<12 { group.addTask { try await validate(c, "spin:400") } }
             var all: [Verdict] = []
             for try await verdict in group { all.append(verdict) }
             return all
