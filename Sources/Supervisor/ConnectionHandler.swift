@@ -120,8 +120,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                                            newestSupported: ProtocolVersion.current)
             logger.info("version mismatch", metadata: ["event": "version_mismatch", "requested": "\(hello.protocolVersion)"])
             phase = .closed
-            context.writeAndFlush(wrapOutboundOut(encode(.versionMismatch(mismatch), context))).whenComplete { _ in
-                context.close(promise: nil)
+            context.writeAndFlush(wrapOutboundOut(encode(.versionMismatch(mismatch), context))).whenComplete { [channel = context.channel] _ in
+                channel.close(promise: nil)
             }
             return
         }
@@ -231,8 +231,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                       metadata: ["event": "protocol_error", "code": "\(error.code)", "detail": "\(error.message)"])
         service.metrics?.recordProtocolError()
         phase = .closed
-        context.writeAndFlush(wrapOutboundOut(encode(.protocolError(error), context))).whenComplete { _ in
-            context.close(promise: nil)
+        context.writeAndFlush(wrapOutboundOut(encode(.protocolError(error), context))).whenComplete { [channel = context.channel] _ in
+            channel.close(promise: nil)
         }
     }
 
