@@ -1,6 +1,7 @@
 // `alcatraz load`: a load generator for alcatrazd. C tasks share K connections and send N
 // validations in all (closed loop, or paced to --rate); prints throughput, latency percentiles
-// and the count of each verdict, and exits non-zero if any request went unanswered.
+// and the count of each verdict, and exits non-zero if any request went unanswered or any
+// answer matched no request in flight (a second answer).
 import AlcatrazClient
 import ArgumentParser
 import Foundation
@@ -82,6 +83,7 @@ struct LoadCommand: AsyncParsableCommand {
         }
         let answered = latencies.count
         let unanswered = requests - answered
+        let unmatched = pool.reduce(0) { $0 + $1.unmatchedAnswers }
         func percentile(_ p: Double) -> Double {
             guard !latencies.isEmpty else { return 0 }
             let index = min(latencies.count - 1, Int((p / 100 * Double(latencies.count)).rounded(.up)) - 1)
@@ -91,6 +93,7 @@ struct LoadCommand: AsyncParsableCommand {
                                            ("p99.9", percentile(99.9)), ("max", percentile(100))]
         if json {
             var object: [String: Any] = ["requests": requests, "answered": answered, "unanswered": unanswered,
+                                         "unmatched_answers": unmatched,
                                          "concurrency": concurrency, "connections": pool.count, "seconds": elapsed,
                                          "throughput_per_s": Double(answered) / elapsed, "verdicts": kinds,
                                          "failures": failures]
@@ -99,7 +102,7 @@ struct LoadCommand: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("requests     \(requests) (concurrency \(concurrency), \(pool.count) connections\(rate.map { ", target \(Int($0))/s" } ?? ""))")
-            print("answered     \(answered), unanswered \(unanswered)")
+            print("answered     \(answered), unanswered \(unanswered), answers to no request in flight \(unmatched)")
             print(String(format: "elapsed      %.3f s, throughput %.0f validations/s", elapsed, Double(answered) / elapsed))
             print("latency µs   " + summary.map { String(format: "%@ %.0f", $0.0, $0.1) }.joined(separator: ", "))
             print("verdicts     " + kinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
@@ -107,7 +110,7 @@ struct LoadCommand: AsyncParsableCommand {
                 print("failures     " + failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
             }
         }
-        if unanswered > 0 { throw ExitCode(1) }
+        if unanswered > 0 || unmatched > 0 { throw ExitCode(1) }
     }
 }
 

@@ -102,6 +102,10 @@ public final class AlcatrazConnection: Sendable {
         }
     }
 
+    /// Answers whose request id had no request in flight (a second answer to one request, or an
+    /// id never sent): always 0 from a correct daemon. The load generator checks it.
+    public var unmatchedAnswers: Int { core.unmatchedAnswers }
+
     /// Closes the connection; requests in flight fail with `connectionClosed`.
     public func close() { core.shutdown() }
 
@@ -158,6 +162,7 @@ final class Core: Sendable {
         var pending: [UInt64: CheckedContinuation<ServerMessage, any Error>] = [:]
         var nextId: UInt64 = 1
         var failure: ClientError?
+        var unmatched = 0
     }
 
     private let fd: Int32
@@ -170,6 +175,8 @@ final class Core: Sendable {
         self.fd = fd
         initialDecoder = UncheckedSendable(decoder)
     }
+
+    var unmatchedAnswers: Int { state.withLock { $0.unmatched } }
 
     func nextRequestId() -> UInt64 {
         state.withLock { s in defer { s.nextId &+= 1 }; return s.nextId }
@@ -222,7 +229,11 @@ final class Core: Sendable {
                 failure = .unexpected("\(message)")
                 break
             }
-            let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
+            let continuation = state.withLock { s -> CheckedContinuation<ServerMessage, any Error>? in
+                let found = s.pending.removeValue(forKey: id)
+                if found == nil { s.unmatched += 1 }
+                return found
+            }
             continuation?.resume(returning: message)
         }
         let waiting = state.withLock { s -> [CheckedContinuation<ServerMessage, any Error>] in
