@@ -247,6 +247,10 @@ private final class PoolLoop {
         for (_, job) in awaitingExit { job.submission.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message)))) }
         busy = [:]
         awaitingExit = [:]
+        // The spawner's death kills its workers (PDEATHSIG): never hand a job to one of them.
+        ready = []
+        starting = [:]
+        spawnsRequested = 0
         while let s = pending.pop() { s.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message)))) }
     }
 
@@ -302,6 +306,7 @@ private final class PoolLoop {
         let now = Monotonic.now()
         var nearest = UInt64.max
         for (_, b) in busy { nearest = min(nearest, b.submission.deadline) }
+        for (_, b) in awaitingExit { nearest = min(nearest, b.submission.deadline) }
         if pending.count > 0 { nearest = min(nearest, now + 10_000_000) }  // re-check pending deadlines
         if spawnBackoffUntil > now { nearest = min(nearest, spawnBackoffUntil) }
         let timeout: Int32 = nearest == .max ? -1 : Int32(clamping: (nearest > now ? nearest - now : 0) / 1_000_000 + 1)
@@ -493,6 +498,13 @@ private final class PoolLoop {
             metrics?.recordKill("timeout")
             logger.notice("job timed out; worker killed", metadata: ["event": "job_timeout", "worker": "\(id)",
                                                                      "job": "\(job.submission.job.jobId)"])
+            complete(job, .error(.timedOut))
+        }
+        // A worker that closed its socket is answered from its exit report; should that never
+        // come, the deadline still answers it.
+        for (id, job) in awaitingExit where job.submission.deadline <= now {
+            awaitingExit[id] = nil
+            answered[id] = "killed: timeout"
             complete(job, .error(.timedOut))
         }
         if pending.count > 0 {

@@ -91,6 +91,25 @@ final class VerdictTests: XCTestCase {
         XCTAssertEqual(try daemon.terminate(), 0)
     }
 
+    func testSpawnerKilledIsRestartedAndTheDaemonKeepsServing() async throws {
+        let daemon = try DaemonProcess(limits: ["workers = 1"])
+        let c = try await daemon.connect()
+        let spawners = processTable().filter { $0.ppid == daemon.pid }.map(\.pid)
+        XCTAssertEqual(spawners.count, 1)
+        for pid in spawners { kill(pid, SIGKILL) }
+        // Requests racing the restart may get error(sandboxFailure); never invalid, never lost.
+        var verdict = Verdict.error(.overloaded)
+        for attempt in 0..<50 {
+            verdict = try await validate(c, "back\(attempt)")
+            if case .valid = verdict { break }
+            guard case .error(.sandboxFailure) = verdict else { return XCTFail("\(verdict)") }
+            usleep(50_000)
+        }
+        guard case .valid = verdict else { return XCTFail("not serving after a spawner restart: \(verdict)\n\(daemon.log)") }
+        XCTAssertTrue(daemon.log.contains("event=spawner_restarted"), daemon.log)
+        XCTAssertEqual(try daemon.terminate(), 0)
+    }
+
     func testFullQueueAnswersOverloadedAndEveryRequestOnce() async throws {
         let daemon = try DaemonProcess(limits: ["workers = 1", "queue_depth = 3"])
         let c = try await daemon.connect()
