@@ -196,7 +196,9 @@ private final class PoolLoop {
         for submission in executor.takeInbox() { pending.push(submission) }
         while let submission = pending.pop() { submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
         for (_, job) in busy { job.submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
+        for (_, job) in awaitingExit { job.submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
         busy = [:]
+        awaitingExit = [:]
         ready = []
         starting = [:]
         spawner.shutdown()
