@@ -2,11 +2,12 @@ import ArgumentParser
 
 /// `alcatraz`: run, assemble, inspect and test PVM programs; talk to `alcatrazd`.
 @main
-struct Alcatraz: ParsableCommand {
+struct Alcatraz: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alcatraz",
-        abstract: "Run, assemble and test PVM programs.",
-        subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self, CheckSandboxCommand.self]
+        abstract: "Run, assemble and test PVM programs; talk to alcatrazd.",
+        subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self, CheckSandboxCommand.self,
+                      ValidateCommand.self, RegisterCommand.self, StatusCommand.self, LoadCommand.self]
     )
 }
 
