@@ -46,8 +46,10 @@ public enum Daemon {
                               scheduler: Scheduler, service: SupervisorService, metrics: DaemonMetrics,
                               group: MultiThreadedEventLoopGroup) async -> Int32 {
         let server: any Channel
+        let activated: Int32?
         do {
-            server = try await bind(config: config, group: group, service: service)
+            activated = try activatedListener()
+            server = try await bind(config: config, group: group, service: service, activated: activated)
         } catch {
             logger.critical("cannot listen", metadata: ["event": "startup_failed", "error": "\(error)", "socket": "\(config.socketPath)"])
             executor.shutdown()
@@ -72,8 +74,9 @@ public enum Daemon {
             }
         }
         SystemdNotify.send("READY=1")
-        logger.info("ready", metadata: ["event": "ready", "socket": "\(config.socketPath)", "workers": "\(executor.capacity)",
-                                        "metrics": "\(config.metricsAddress)", "pid": "\(getpid())"])
+        logger.info("ready", metadata: ["event": "ready", "socket": "\(activated == nil ? config.socketPath : "activated fd \(activated!)")",
+                                        "workers": "\(executor.capacity)", "metrics": "\(config.metricsAddress)",
+                                        "pid": "\(getpid())"])
 
         let signal = await signals.next()
         SystemdNotify.send("STOPPING=1")
@@ -82,7 +85,7 @@ public enum Daemon {
                                            "queued": "\(queued.dispute + queued.approval + queued.backing)"])
         service.beginDraining()
         try? await server.close()
-        unlink(config.socketPath)
+        if activated == nil { unlink(config.socketPath) }  // an activated socket belongs to systemd
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             scheduler.drain { done.resume() }
         }
@@ -100,7 +103,36 @@ public enum Daemon {
         return 0
     }
 
-    static func bind(config: Config, group: EventLoopGroup, service: SupervisorService) async throws -> any Channel {
+    /// The listening socket systemd passed (socket activation: `LISTEN_PID` is this process and
+    /// `LISTEN_FDS` ≥ 1, the socket being fd 3), or nil when the daemon binds its own. The
+    /// variables are removed so that nothing started later inherits them.
+    static func activatedListener() throws -> Int32? {
+        guard let pid = getenv("LISTEN_PID").map({ String(cString: $0) }), Int32(pid) == getpid(),
+              let fds = getenv("LISTEN_FDS").map({ String(cString: $0) }), let count = Int(fds), count >= 1
+        else { return nil }
+        unsetenv("LISTEN_PID")
+        unsetenv("LISTEN_FDS")
+        unsetenv("LISTEN_FDNAMES")
+        let fd: Int32 = 3   // SD_LISTEN_FDS_START
+        var listening: Int32 = 0
+        var domain: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0, listening == 1 else {
+            throw SupervisorError.bind("LISTEN_FDS is set but fd 3 is not a listening socket")
+        }
+        size = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) == 0, domain == AF_UNIX else {
+            throw SupervisorError.bind("the socket passed by systemd (fd 3) is not a Unix socket; use ListenStream=/path")
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return fd
+    }
+
+    static func bind(config: Config, group: EventLoopGroup, service: SupervisorService,
+                     activated: Int32? = nil) async throws -> any Channel {
+        if let fd = activated {
+            return try await bootstrap(group: group, service: service).withBoundSocket(fd).get()
+        }
         let path = config.socketPath
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
@@ -111,7 +143,16 @@ public enum Daemon {
             if isListening(path) { throw SupervisorError.bind("another daemon is serving \(path)") }
             unlink(path)  // a stale socket left by a crash
         }
-        let channel = try await ServerBootstrap(group: group)
+        let channel = try await bootstrap(group: group, service: service).bind(unixDomainSocketPath: path).get()
+        guard chmod(path, mode_t(config.socketMode)) == 0 else {
+            try? await channel.close()
+            throw SupervisorError.bind("chmod \(String(config.socketMode, radix: 8)) \(path): \(String(cString: strerror(errno)))")
+        }
+        return channel
+    }
+
+    static func bootstrap(group: EventLoopGroup, service: SupervisorService) -> ServerBootstrap {
+        ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -119,12 +160,6 @@ public enum Daemon {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .bind(unixDomainSocketPath: path).get()
-        guard chmod(path, mode_t(config.socketMode)) == 0 else {
-            try? await channel.close()
-            throw SupervisorError.bind("chmod \(String(config.socketMode, radix: 8)) \(path): \(String(cString: strerror(errno)))")
-        }
-        return channel
     }
 
     /// Whether something accepts connections on the socket at `path`.
