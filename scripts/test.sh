@@ -15,3 +15,5 @@ $B vectors Tests/Vectors/pvm --engine interpreter
 $B vectors Tests/Vectors/pvm --engine jit
 $B vectors Tests/Vectors/pvm --engine both
 $B vectors Tests/Vectors/pvm --engine jit --sandbox
+swift build -c release --product alcatrazd
+bash scripts/test-install.sh

@@ -49,13 +49,12 @@ public enum Spawner {
             report("cannot compile the seccomp allowlist: \(error)")
             return 2
         }
-        let selfPIDNamespace = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)
         let signals = sb_sigchld_signalfd()
-        guard selfPIDNamespace >= 0, signals >= 0 else {
+        guard signals >= 0 else {
             report("spawner setup failed: \(errnoName(currentErrno))")
             return 2
         }
-        var state = SpawnerState(config: config, program: program, pidNamespaceFD: selfPIDNamespace)
+        var state = SpawnerState(config: config, program: program)
         var fds = [pollfd(fd: controlFD, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
         while true {
@@ -118,7 +117,6 @@ public enum Spawner {
 struct SpawnerState {
     let config: LockdownConfig
     let program: WorkerProgram
-    let pidNamespaceFD: Int32
     var live: [pid_t: UInt32] = [:]
     var nextID: UInt32 = 1
 
@@ -146,21 +144,15 @@ struct SpawnerState {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             return send(.spawnFailed(errno: currentErrno), fds: [])
         }
-        // The next child is PID 1 of a new PID namespace. War story: unshare(CLONE_NEWPID) only
-        // changes the namespace of *future children*, and a second one fails with EINVAL while
-        // the first is pending ("pid_for_children" must equal the active namespace), so after
-        // the fork the spawner switches pid_for_children back to its own with setns.
-        guard sb_unshare(SB_CLONE_NEWPID) == 0 else {
-            let e = currentErrno
-            close(pair[0]); close(pair[1])
-            return send(.spawnFailed(errno: e), fds: [])
-        }
-        let pid = sb_fork()
+        // The child is PID 1 of a new PID namespace. War story: the first version used
+        // unshare(CLONE_NEWPID) + fork + setns back to the spawner's own PID namespace (a second
+        // unshare fails with EINVAL while the first is pending), but that setns needs
+        // CAP_SYS_ADMIN over the *initial* PID namespace, which an unprivileged spawner (the
+        // systemd unit runs as user alcatraz) does not have. clone(CLONE_NEWPID) with fork
+        // semantics needs no way back.
+        let pid = sb_fork_into_new_pid_namespace()
         if pid == 0 { runWorker(jobFD: pair[1]) }
         let forkErrno = currentErrno
-        if sb_setns(pidNamespaceFD, SB_CLONE_NEWPID) != 0 {
-            Spawner.report("setns back to own PID namespace failed: \(errnoName(currentErrno))")
-        }
         close(pair[1])
         guard pid > 0 else {
             close(pair[0])

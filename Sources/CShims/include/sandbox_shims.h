@@ -49,6 +49,9 @@ int sb_pivot_root(const char *new_root, const char *put_old);
 int sb_close_range(unsigned int first, unsigned int last, unsigned int flags);
 /// fork(2) (glibc's, so atfork handlers and the cached TID stay right). Unavailable in Swift.
 pid_t sb_fork(void);
+/// fork(2), but the child is PID 1 of a new PID namespace (raw clone with CLONE_NEWPID|SIGCHLD).
+/// Needs CAP_SYS_ADMIN in the caller's user namespace. Single-threaded callers only.
+pid_t sb_fork_into_new_pid_namespace(void);
 /// pidfd_open(2).
 int sb_pidfd_open(pid_t pid, unsigned int flags);
 /// pidfd_send_signal(2) with no siginfo.
