@@ -6,7 +6,7 @@ struct Alcatraz: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alcatraz",
         abstract: "Run, assemble and test PVM programs.",
-        subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self]
+        subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self, LinkCommand.self]
     )
 }
 
