@@ -216,8 +216,9 @@ struct LinkContext {
             }
             textEnd = end
         }
-        guard textEnd - textStart <= 1 << 28 else {
-            throw LinkError(.layout, "the executable sections span \(textEnd - textStart) bytes; at most 256 MiB are allowed")
+        let codeBytes = codeSections.reduce(UInt64(0)) { $0 + $1.size }
+        guard textEnd - textStart <= 1 << 28, textEnd - textStart <= codeBytes + (1 << 20) else {
+            throw LinkError(.layout, "the executable sections span \(textEnd - textStart) bytes for \(codeBytes) bytes of code; at most 256 MiB with gaps of at most 1 MiB are allowed")
         }
         guard textStart & 1 == 0 else { throw LinkError(.malformed, "code starts at the odd address 0x\(String(textStart, radix: 16))") }
         indexAt = [Int32](repeating: -1, count: Int((textEnd - textStart) / 2) + 1)
