@@ -1,6 +1,6 @@
 /* interp: a small stack-machine bytecode interpreter (switch dispatch, so a jump table) running
  * a program that, for i < N, adds i*i mod 7 and the Collatz step count of i+1 to an accumulator
- * (input: N as u32 LE; default 20,000). Output: decimal. */
+ * (input: N as u32 LE; default 5,000). Output: decimal. */
 #include "alcatraz.h"
 
 enum { PUSH, LOAD, STORE, ADD, MUL, MOD, DUP, JZ, JMP, LT, DIV2, ODD, HALT };
@@ -53,7 +53,7 @@ ALCATRAZ_ENTRY(run)
 
 static alc_output run(const unsigned char *in, unsigned long len) {
     alc_reader r = alc_reader_init(in, len);
-    uint32_t n = len >= 4 ? alc_read_u32(&r) : 20000;
+    uint32_t n = len >= 4 ? alc_read_u32(&r) : 5000;
     unsigned k = 0;
     for (unsigned j = 0; j < sizeof prog / sizeof prog[0]; j++) code[k++] = prog[j];
     locals[0] = 0; locals[1] = n; locals[2] = 0; locals[3] = 0;

@@ -110,7 +110,18 @@ struct LinkContext {
     }
 
     func instructionError(_ k: Int, _ what: String, _ reason: String) -> LinkError {
-        LinkError(.unsupportedInstruction, "unsupported instruction \(what) at \(location(addrs[k])): \(reason)")
+        LinkError(.unsupportedInstruction, "unsupported instruction: \(what) at \(location(addrs[k])): \(reason)")
+    }
+
+    /// The instruction's bytes as a hex number, for messages ("0x00018513").
+    func encoding(_ k: Int) -> String {
+        guard let sec = elf.sections.first(where: { classOf[$0.index] == .code && addrs[k] >= $0.addr && addrs[k] - $0.addr < $0.size }) else { return "?" }
+        let b = elf.contents(sec)
+        let p = b.startIndex + Int(addrs[k] - sec.addr)
+        let n = min(Int(insts[k].size), b.endIndex - p)
+        var v: UInt32 = 0
+        for i in 0..<n { v |= UInt32(b[p + i]) << (8 * UInt32(i)) }
+        return n == 2 ? hex16(UInt16(truncatingIfNeeded: v)) : hex32(v)
     }
 
     // MARK: the link
@@ -283,10 +294,10 @@ struct LinkContext {
         default: used = (true, true, true)
         }
         for (u, r) in [(used.rd, ins.rd), (used.rs1, ins.rs1), (used.rs2, ins.rs2)] where u && regMap[Int(r)] == badReg {
-            let why = r == 3 ? "gp (x3) is not available: build with -mno-relax and do not use __global_pointer$"
-                : r == 4 ? "tp (x4) is not available: thread-local storage is not supported"
-                : "\(abiNames[Int(r)]) (x\(r)) does not exist in RV64E: build with -march=rv64emac -mabi=lp64e"
-            throw instructionError(k, ins.op.mnemonic, "uses register \(why)")
+            let why = r == 3 ? "gp (x3), which the PVM does not provide (do not use __global_pointer$ or linker relaxation)"
+                : r == 4 ? "tp (x4), which the PVM does not provide (thread-local storage is not supported)"
+                : "\(abiNames[Int(r)]) (x\(r)), which does not exist in RV64E (build with -march=rv64emac -mabi=lp64e)"
+            throw instructionError(k, "`\(ins.op.mnemonic)` (\(encoding(k)))", "uses register \(why)")
         }
     }
 
@@ -547,7 +558,7 @@ struct LinkContext {
         let rd = regMap[Int(ins.rd)], rs1 = regMap[Int(ins.rs1)], rs2 = regMap[Int(ins.rs2)]
         let imm = UInt64(bitPattern: ins.imm)
         let z = zeroReg
-        func unsupported(_ why: String) -> LinkError { instructionError(k, ins.op.mnemonic, why) }
+        func unsupported(_ why: String) -> LinkError { instructionError(k, "`\(ins.op.mnemonic)` (\(encoding(k)))", why) }
 
         switch ins.op {
         case .nop: return
