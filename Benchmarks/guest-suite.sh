@@ -11,7 +11,6 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS=${1:-5}
-export HOSTCC=${HOSTCC:-cc}
 cd "$ROOT"
 swift build -c release --product alcatraz >&2
 A="$ROOT/.build/release/alcatraz"
@@ -25,7 +24,7 @@ for src in Guest/bench/*.c; do
     b=$(basename "$src" .c)
     GUEST_CFLAGS=-O2 scripts/build-guest.sh "$src" -o "$tmp/$b.pvm" >&2
     GUEST_CFLAGS=-O2 scripts/build-guest.sh --native "$src" -o "$tmp/$b.native" >&2
-    native_out=$("$tmp/$b.native" "$tmp/empty.in" "$RUNS" 2>"$tmp/$b.time" | xxd -p | tr -d '\n')
+    native_out=$("$tmp/$b.native" "$tmp/empty.in" "$RUNS" 2>"$tmp/$b.time" | python3 -c 'import sys; print(sys.stdin.buffer.read().hex())')
     native_ns=$(awk '/median_ns/ {print $2}' "$tmp/$b.time")
     row=$(python3 - "$A" "$tmp/$b.pvm" "$RUNS" "$native_ns" "$native_out" "$b" <<'PY'
 import json, subprocess, sys, statistics

@@ -33,12 +33,6 @@ done
 [ -n "$out" ] && [ ${#srcs[@]} -gt 0 ] || { echo "usage: $0 [--native] FILE.c ... -o OUT" >&2; exit 1; }
 OPT=${GUEST_CFLAGS:--O2}
 
-if [ "$native" = 1 ]; then
-    HOSTCC=${HOSTCC:-cc}
-    # shellcheck disable=SC2086
-    exec "$HOSTCC" $OPT -std=gnu11 -DALCATRAZ_NATIVE -I"$SDK" "${srcs[@]}" "$SDK/native_main.c" -o "$out"
-fi
-
 find_tool() {  # the toolchain's tool, else the one on PATH
     local name=$1
     for d in "$(dirname "$(command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)")" /opt/swift/usr/bin; do
@@ -46,6 +40,13 @@ find_tool() {  # the toolchain's tool, else the one on PATH
     done
     command -v "$name"
 }
+
+if [ "$native" = 1 ]; then
+    HOSTCC=${HOSTCC:-$(command -v cc || command -v gcc || find_tool clang)}
+    # shellcheck disable=SC2086
+    exec "$HOSTCC" $OPT -std=gnu11 -DALCATRAZ_NATIVE -I"$SDK" "${srcs[@]}" "$SDK/native_main.c" -o "$out"
+fi
+
 CLANG=${CLANG:-$(find_tool clang)}
 LLD=${LLD:-$(find_tool ld.lld)}
 ALCATRAZ=${ALCATRAZ:-$ROOT/.build/release/alcatraz}
