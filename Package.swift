@@ -11,7 +11,11 @@
 //   CSeccomp, CCap   system libraries (libseccomp, libcap)
 //   Sandbox          the worker lockdown (namespaces, pivot_root, rlimits, capabilities, seccomp)
 //   WireProtocol     SCALE codec, frames and messages shared by daemon, worker and client
+//   ProgramGenerator seeded random valid-program generator and the engine-agnostic differential driver
+//   SandboxedExecution  the supervisor side of one job in a locked-down worker (CLI, tests)
 //   alcatraz         the command-line tool
+//   alcatraz-bench   the benchmark harness (Benchmarks/)
+//   alcatraz-fuzz    differential fuzzing of the recompiler against the interpreter (docs/testing.md)
 import PackageDescription
 
 let optimize: [SwiftSetting] = [
@@ -27,6 +31,8 @@ let package = Package(
         .library(name: "PVMAssembler", targets: ["PVMAssembler"]),
         .library(name: "Linker", targets: ["Linker"]),
         .executable(name: "alcatraz", targets: ["alcatraz"]),
+        .executable(name: "alcatraz-bench", targets: ["alcatraz-bench"]),
+        .executable(name: "alcatraz-fuzz", targets: ["alcatraz-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,25 +48,51 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .target(name: "Sandbox", dependencies: ["CSeccomp", "CCap", "CShims"]),
         .target(name: "WireProtocol"),
-        // The production worker: `spawner` mode (forks locked-down workers) and `check-sandbox`.
-        .executableTarget(name: "alcatraz-worker", dependencies: ["Sandbox"], path: "Sources/AlcatrazWorker"),
+        // The production worker: `spawner` mode (forks locked-down workers that each run one job)
+        // and `check-sandbox`. No Foundation.
+        .executableTarget(
+            name: "alcatraz-worker", dependencies: ["Sandbox", "CShims", "PVM", "JIT", "WireProtocol"],
+            path: "Sources/AlcatrazWorker", swiftSettings: optimize
+        ),
+        .target(name: "SandboxedExecution", dependencies: ["Sandbox", "WireProtocol", "PVM", "ConformanceVectors"]),
+        // Benchmark: locked-down workers per second and fork-to-ready latency against bare clone().
+        .executableTarget(name: "alcatraz-spawn-bench", dependencies: ["Sandbox", "CShims"], path: "Benchmarks/Sources/SpawnBench"),
         // TEST ONLY: a worker that runs raw machine code from its job socket, for the attack tests.
         .executableTarget(
             name: "alcatraz-sandbox-harness", dependencies: ["Sandbox", "CShims"], path: "Sources/SandboxTestHarness"
         ),
+        .target(name: "ProgramGenerator", dependencies: ["PVM", "PVMAssembler"]),
+        .executableTarget(
+            name: "alcatraz-fuzz",
+            dependencies: ["ProgramGenerator", "PVM", "JIT"],
+            path: "Sources/AlcatrazFuzz",
+            swiftSettings: optimize
+        ),
         .executableTarget(
             name: "alcatraz",
             dependencies: [
-                "PVM", "PVMAssembler", "ConformanceVectors", "JIT", "Linker",
+                "PVM", "PVMAssembler", "ConformanceVectors", "JIT", "SandboxedExecution", "Sandbox", "WireProtocol",
+                "Linker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/AlcatrazCLI"
         ),
+        // Benchmarks (Benchmarks/README.md): interpreter vs JIT speed, JIT compile speed.
+        .executableTarget(
+            name: "alcatraz-bench",
+            dependencies: ["PVM", "PVMAssembler", "JIT"],
+            path: "Benchmarks/Sources/AlcatrazBench",
+            swiftSettings: optimize
+        ),
         .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors", "JIT"]),
         .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
         .testTarget(name: "LinkerTests", dependencies: ["Linker", "PVM", "JIT"]),
-        .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler"]),
+        .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler", "ProgramGenerator"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: ["SandboxedExecution", "Sandbox", "WireProtocol", "PVM", "PVMAssembler", "ConformanceVectors", "JIT"]
+        ),
     ]
 )

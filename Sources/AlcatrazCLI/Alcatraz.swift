@@ -6,7 +6,8 @@ struct Alcatraz: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alcatraz",
         abstract: "Run, assemble and test PVM programs.",
-        subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self, LinkCommand.self]
+        subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self, CheckSandboxCommand.self,
+                      LinkCommand.self]
     )
 }
 

@@ -3,6 +3,8 @@ import Foundation
 import JIT
 import PVM
 import PVMAssembler
+import SandboxedExecution
+import WireProtocol
 
 /// `alcatraz run FILE`: runs a standard program with an input and prints the verdict.
 struct RunCommand: ParsableCommand {
@@ -34,6 +36,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print a machine-readable JSON result.")
     var json = false
 
+    @Flag(help: "Run in a locked-down worker process (alcatraz-worker next to this executable).")
+    var sandbox = false
+
     func run() throws {
         let program = try ProgramLoader.load(file)
         let inputBytes = try readInput()
@@ -42,6 +47,44 @@ struct RunCommand: ParsableCommand {
         }
         guard gas >= 0 else { throw ValidationError("--gas must not be negative") }
         let start = DispatchTime.now().uptimeNanoseconds
+        let result: InvocationResult
+        if sandbox {
+            result = try runSandboxed(program, inputBytes)
+        } else {
+            result = try runInProcess(program, inputBytes)
+        }
+        let elapsed = DispatchTime.now().uptimeNanoseconds - start
+        if json {
+            print(ResultFormat.json(result, engine: engine.rawValue, nanoseconds: elapsed))
+        } else {
+            print(ResultFormat.text(result))
+        }
+        if case .halt = result.status { return }
+        throw ExitCode(2)
+    }
+
+    /// Runs each requested engine in its own locked-down worker (one worker per run).
+    func runSandboxed(_ program: StandardProgram, _ inputBytes: [UInt8]) throws -> InvocationResult {
+        let executor = try SandboxedExecutor(workerPath: SandboxedExecutor.workerNextToThisExecutable())
+        func run(_ engine: Engine) throws -> InvocationResult {
+            let job = WorkerJob(jobId: 1, program: program, input: inputBytes, gas: gas, engine: engine)
+            do {
+                return try executor.report(job).invocationResult()
+            } catch let error as SandboxedRunError {
+                throw CLIError("sandboxed run failed: \(error)")
+            }
+        }
+        switch engine {
+        case .interpreter: return try run(.interpreter)
+        case .jit: return try run(.jit)
+        case .both:
+            let i = try run(.interpreter), j = try run(.jit)
+            guard i == j else { throw CLIError("the engines disagree:\ninterpreter: \(i)\njit: \(j)") }
+            return i
+        }
+    }
+
+    func runInProcess(_ program: StandardProgram, _ inputBytes: [UInt8]) throws -> InvocationResult {
         let result: InvocationResult
         switch engine {
         case .interpreter:
@@ -56,14 +99,7 @@ struct RunCommand: ParsableCommand {
             }
             result = i
         }
-        let elapsed = DispatchTime.now().uptimeNanoseconds - start
-        if json {
-            print(ResultFormat.json(result, engine: engine.rawValue, nanoseconds: elapsed))
-        } else {
-            print(ResultFormat.text(result))
-        }
-        if case .halt = result.status { return }
-        throw ExitCode(2)
+        return result
     }
 
     func readInput() throws -> [UInt8] {

@@ -3,47 +3,101 @@
 //       the spawner process, started once by the supervisor (SpawnerClient); forks workers
 //   alcatraz-worker check-sandbox
 //       prints the kernel self-check table (exit code 1 if a feature is missing)
-// It links only Sandbox (no Foundation). The job itself (decode, compile, run, respond) plugs
-// into `WorkerProgram` once the JIT and WireProtocol targets are wired in.
+// It links Sandbox, PVM, JIT and WireProtocol, and no Foundation. Each worker runs exactly one
+// job: lockdown, one framed request, one framed answer, exit 0.
+//
+// Exit codes of a worker (the supervisor learns them from the spawner's report):
+//   0 the answer was written; 3 no well-formed request arrived; 5 the answer could not be
+//   written; 99 memory budget exhausted (WorkerExitCode.memoryLimit); 100+ lockdown failed.
+import CShims
 import Sandbox
+import WireProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// The largest request accepted: a 64 MiB code blob (ProgramLimits.maxCodeSize) plus a 16 MiB
+/// input and room for the rest. Checked before the payload is read or allocated.
+let maximumRequestBytes: UInt32 = 96 << 20
 
 func say(_ text: String) {
     _ = text.withCString { write(1, $0, strlen($0)) }
 }
 
-/// Placeholder job loop: reads one frame (u32 LE length + payload, at most 64 MiB) and answers
-/// with an empty frame. TODO(integration): decode the request, compile with JIT, run, reply.
-func runJob(_ jobFD: Int32) -> Int32 {
-    var header = [UInt8](repeating: 0, count: 4)
+/// Step "job preparation", before seccomp: what the job needs that the allowlist refuses later.
+/// The JIT's SIGSEGV/SIGBUS handler (rt_sigaction is not on the allowlist). Guest memory and code
+/// are mapped after seccomp with the mmap/mprotect rows, which keep W^X.
+func prepareJob() -> Int32 {
+    alcatraz_jit_install_fault_handler()
+}
+
+func readFully(_ fd: Int32, _ count: Int) -> [UInt8]? {
+    var out = [UInt8](repeating: 0, count: count)
     var got = 0
-    while got < 4 {
-        // SAFETY: read writes at most 4 - got bytes at offset got of a 4-byte buffer.
-        let n = header.withUnsafeMutableBytes { read(jobFD, $0.baseAddress! + got, 4 - got) }
-        if n <= 0 { return 3 }
+    while got < count {
+        // SAFETY: read writes at most count - got bytes at offset got of a count-byte buffer.
+        let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, count - got) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return nil }
         got += n
     }
-    let length = Int(header[0]) | Int(header[1]) << 8 | Int(header[2]) << 16 | Int(header[3]) << 24
-    guard length <= 64 << 20 else { return 4 }
-    var payload = [UInt8](repeating: 0, count: max(length, 1))
-    got = 0
-    while got < length {
-        // SAFETY: read writes at most length - got bytes at offset got of a length-byte buffer.
-        let n = payload.withUnsafeMutableBytes { read(jobFD, $0.baseAddress! + got, length - got) }
-        if n <= 0 { return 3 }
-        got += n
+    return out
+}
+
+func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var sent = 0
+    while sent < bytes.count {
+        // SAFETY: write reads count - sent bytes at offset sent of the array: in bounds.
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + sent, $0.count - sent) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return false }
+        sent += n
     }
-    let empty: [UInt8] = [0, 0, 0, 0]
-    // SAFETY: write reads 4 bytes of a 4-byte array.
-    return empty.withUnsafeBytes { write(jobFD, $0.baseAddress!, 4) } == 4 ? 0 : 5
+    return true
+}
+
+/// The job loop, after seccomp: exactly one request, one answer. A worker never runs a second
+/// job (its memory, code and signal state are the last job's).
+func runJob(_ jobFD: Int32) -> Int32 {
+    guard let header = readFully(jobFD, Frame.headerSize) else { return 3 }
+    let length = UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16 | UInt32(header[3]) << 24
+    guard length > 0, length <= maximumRequestBytes, let payload = readFully(jobFD, Int(length)),
+          let request = try? WorkerMessage.decode(payload)
+    else { return 3 }
+    let answer: WorkerMessage?
+    do throws(JobFailure) {
+        answer = try JobRunner.answer(request)
+    } catch {
+        switch error {
+        case .memoryLimit: return WorkerExitCode.memoryLimit
+        case let .internalFailure(message): answer = failureAnswer(request, message)
+        }
+    }
+    guard let answer else { return 3 }
+    return writeFully(jobFD, Frame.encode(answer)) ? 0 : 5
+}
+
+/// The answer to `request` when the worker could not run it.
+func failureAnswer(_ request: WorkerMessage, _ message: String) -> WorkerMessage? {
+    let zero = [UInt64](repeating: 0, count: HaltState.registerCount)
+    switch request {
+    case let .job(job):
+        return .result(WorkerResult(jobId: job.jobId, outcome: .internalFailure(message: message), compileNanos: 0, executeNanos: 0))
+    case let .diagnosticJob(job):
+        return .runReport(RunReport(jobId: job.jobId, status: .internalFailure(message: message), gasUsed: 0,
+                                    registers: zero, logs: [], compileNanos: 0, executeNanos: 0))
+    case let .vectorJob(job):
+        return .vectorResult(VectorResult(jobId: job.jobId, status: .internalFailure(message: message), pc: job.pc,
+                                          registers: job.registers, gas: job.gas, pages: []))
+    case .result, .vectorResult, .runReport:
+        return nil
+    }
 }
 
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "spawner":
-    exit(Spawner.run(arguments: Array(args.dropFirst()), program: WorkerProgram(main: runJob)))
+    exit(Spawner.run(arguments: Array(args.dropFirst()), program: WorkerProgram(prepare: prepareJob, main: runJob)))
 case "check-sandbox":
     let results = SandboxCheck.run()
     say(SandboxCheck.table(results))

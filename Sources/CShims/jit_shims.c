@@ -42,9 +42,22 @@ static void on_fault(int sig, siginfo_t *info, void *context) {
         uc->uc_mcontext.gregs[REG_RIP] = (greg_t)r->fault_stub;
         return;
     }
-    // Not ours: put the previous disposition back and return; the instruction faults again and
-    // the process dies (or the previous handler runs) as it would have without us.
-    sigaction(sig, sig == SIGSEGV ? &previous_segv : &previous_bus, NULL);
+    // Not ours: the process must end (or the previous handler run) as it would have without us.
+    const struct sigaction *previous = sig == SIGSEGV ? &previous_segv : &previous_bus;
+    if (!(previous->sa_flags & SA_SIGINFO) && previous->sa_handler == SIG_DFL) {
+        // The locked-down worker's case (its dispositions are all default before the handler
+        // goes in). War story: restoring SIG_DFL with sigaction there is an rt_sigaction that
+        // the seccomp filter kills, so every crash was reported as a seccomp violation. Instead,
+        // return with the signal blocked in the mask rt_sigreturn restores: the instruction
+        // faults again, and the kernel, finding a synchronous fault signal blocked, resets it to
+        // SIG_DFL, unblocks it and delivers it (force_sig_fault). The process dies of SIGSEGV or
+        // SIGBUS, and the only system call on the way is the rt_sigreturn the filter allows.
+        sigaddset(&uc->uc_sigmask, sig);
+        return;
+    }
+    // In-process (the CLI, tests): put the previous handler (e.g. the Swift runtime's crash
+    // reporter) back; the instruction faults again and it runs.
+    sigaction(sig, previous, NULL);
 }
 
 int alcatraz_jit_install_fault_handler(void) {

@@ -43,6 +43,15 @@ public struct RecompilerEngine: VectorEngine {
 
 /// The observable end state of a vector run.
 public struct VectorOutcome: Equatable, Sendable {
+    public init(status: String, pc: UInt32, registers: [UInt64], gas: Int64, pageFaultAddress: UInt32?, memory: [[UInt8]]) {
+        self.status = status
+        self.pc = pc
+        self.registers = registers
+        self.gas = gas
+        self.pageFaultAddress = pageFaultAddress
+        self.memory = memory
+    }
+
     public var status: String
     public var pc: UInt32
     public var registers: [UInt64]
@@ -60,10 +69,7 @@ public enum VectorRunner {
         do {
             blob = try ProgramBlob(decoding: vector.program)
         } catch {
-            // GP: a blob that does not decode panics without running.
-            return VectorOutcome(status: "panic", pc: vector.initialPC, registers: vector.initialRegs,
-                                 gas: vector.initialGas, pageFaultAddress: nil,
-                                 memory: initialMemory(vector))
+            return outcomeOfUndecodableBlob(vector)
         }
         let machine = try engine.instantiate(vector, blob: blob)
         let reason = machine.run()
@@ -82,6 +88,12 @@ public enum VectorRunner {
         }
         return VectorOutcome(status: status, pc: machine.pc, registers: machine.registers, gas: machine.gas,
                              pageFaultAddress: faultAddress, memory: pages)
+    }
+
+    /// GP: a blob that does not decode panics without running.
+    public static func outcomeOfUndecodableBlob(_ vector: TestVector) -> VectorOutcome {
+        VectorOutcome(status: "panic", pc: vector.initialPC, registers: vector.initialRegs,
+                      gas: vector.initialGas, pageFaultAddress: nil, memory: initialMemory(vector))
     }
 
     static func initialMemory(_ vector: TestVector) -> [[UInt8]] {

@@ -6,11 +6,9 @@ extension JITInstance {
     public func run() -> ExitReason {
         if let done = finished { return done }
         guard position >= 0 else {
-            // The start pc is not an instruction start: it executes as `trap`, which costs 1.
-            if gas < 1 { finished = .outOfGas; return .outOfGas }
-            gas -= 1
-            finished = .panic
-            return .panic
+            let reason = trapAtInvalidStart(gas: &gas)
+            finished = reason
+            return reason
         }
         let codeStart = UInt64(UInt(bitPattern: code.address))
         let rc = alcatraz_set_gs_base(UInt(bitPattern: memory.base))

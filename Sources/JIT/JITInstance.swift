@@ -122,17 +122,9 @@ public final class JITInstance: PVMInstance {
         set { slot(ContextLayout.gas).storeBytes(of: newValue, as: Int64.self) }
     }
 
-    public func readMemory(_ address: UInt32, count: Int) -> [UInt8]? {
-        guard memory.isReadable(address, count: UInt64(count)) else { return nil }
-        return memory.bytes(at: address, count: count)
-    }
+    public func readMemory(_ address: UInt32, count: Int) -> [UInt8]? { memory.read(address, count: count) }
 
-    public func writeMemory(_ address: UInt32, _ bytes: [UInt8]) -> Bool {
-        guard memory.fault(address, UInt32(clamping: bytes.count), write: true) == nil,
-              UInt64(address) + UInt64(bytes.count) <= 1 << 32 else { return false }
-        memory.initialize(bytes, at: address)
-        return true
-    }
+    public func writeMemory(_ address: UInt32, _ bytes: [UInt8]) -> Bool { memory.write(address, bytes) }
 }
 
 extension JITInstance {

@@ -2,7 +2,7 @@ import PVM
 
 /// Arithmetic, logic, shifts, bit counts, multiplication and division.
 extension Recompiler {
-    mutating func emitALU(_ ins: Instruction, ra: Reg, rb: Reg, rd: Reg) {
+    func emitALU(_ ins: Instruction, ra: Reg, rb: Reg, rd: Reg) {
         let x = ins.immX
         let imm = Recompiler.imm32(x)
         precondition(Recompiler.fits32(x) || ins.opcode.form != .regRegImm, "immediates of this form are 32-bit")

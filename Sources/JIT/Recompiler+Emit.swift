@@ -13,11 +13,10 @@ extension Recompiler {
     /// dst = sign-extension of the low 32 bits of rax.
     func sx32(into dst: Reg) { a.movsxd(dst, .rax) }
 
-    mutating func emit(_ ins: Instruction, index i: Int) {
+    func emit(_ ins: Instruction, index i: Int, target: Int32) {
         guard ins.isValid else { exit(to: panicExit, index: i); return }
         let ra = g(ins.a), rb = g(ins.b), rd = g(ins.d)
         let x = ins.immX, y = ins.immY
-        let target = program.branchTarget[i]
         switch ins.opcode {
         // MARK: control flow
         case .trap: exit(to: panicExit, index: i)
@@ -97,7 +96,7 @@ extension Recompiler {
     }
 
     /// `kind`: 0 u8, 1 i8, 2 u16, 3 i16, 4 u32, 5 i32, 6 u64 (the opcode order).
-    mutating func load(_ kind: UInt8, _ dst: Reg, _ m: Mem, _ i: Int) {
+    func load(_ kind: UInt8, _ dst: Reg, _ m: Mem, _ i: Int) {
         markFault(i)
         switch kind {
         case 0: a.movzx(.dword, dst, m, from: .byte)
@@ -113,12 +112,12 @@ extension Recompiler {
     static let sizes: [OperandSize] = [.byte, .word, .dword, .qword]
 
     /// `log2size`: 0 u8, 1 u16, 2 u32, 3 u64.
-    mutating func store(_ log2size: UInt8, _ src: Reg, _ m: Mem, _ i: Int) {
+    func store(_ log2size: UInt8, _ src: Reg, _ m: Mem, _ i: Int) {
         markFault(i)
         a.mov(Recompiler.sizes[Int(log2size)], m, src)
     }
 
-    mutating func storeImmediate(_ log2size: UInt8, _ value: UInt64, _ m: Mem, _ i: Int) {
+    func storeImmediate(_ log2size: UInt8, _ value: UInt64, _ m: Mem, _ i: Int) {
         let size = Recompiler.sizes[Int(log2size)]
         switch size {
         case .byte: markFault(i); a.mov(.byte, m, imm: Int32(Int8(truncatingIfNeeded: value)))

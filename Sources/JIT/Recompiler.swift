@@ -32,7 +32,7 @@ public struct CompiledProgram: Sendable {
 /// `gs:` displacements. Every block entry starts with `sub qword gs:[gas], cost; js oog` and the
 /// out-of-gas stub undoes the subtraction, so a block that does not fit leaves no trace.
 /// (The gas counter is written back to the context at every exit.)
-public struct Recompiler {
+public final class Recompiler {
     /// Guest register i lives in `guestRegs[i]`.
     static let guestRegs: [Reg] = [.rbx, .rcx, .rsi, .rdi, .rbp, .r8, .r9, .r10, .r11, .r12, .r13, .r14, .rdx]
     /// The gas counter while guest code runs.
@@ -41,14 +41,16 @@ public struct Recompiler {
 
     let program: DecodedProgram
     let a: X86Assembler
-    /// Label of each instruction's entry (charge prologue, if any).
+
+    init(program: DecodedProgram, a: X86Assembler) {
+        self.program = program
+        self.a = a
+    }
+    /// Label of each basic-block start (the only places branches and jump tables name); the
+    /// entries of other instructions are never used.
     var entry: [Label] = []
-    var entryOffsets: [UInt32] = []
-    var bodyOffsets: [UInt32] = []
     var faultOffsets: [UInt32] = []
     var faultIndices: [UInt32] = []
-    /// Out-of-line out-of-gas stubs to emit after the code: (label, instruction index, cost).
-    var gasStubs: [(Label, Int, Int32)] = []
     // Shared exits.
     var panicExit = Label(id: 0), haltExit = Label(id: 0), hostExit = Label(id: 0)
     var oogExit = Label(id: 0), sbrkExit = Label(id: 0), djumpPanicLabel = Label(id: 0)
@@ -56,30 +58,22 @@ public struct Recompiler {
 
     /// Compiles `program`. Linear in the number of instructions.
     public static func compile(_ program: DecodedProgram) -> CompiledProgram {
-        var c = Recompiler(program: program, a: X86Assembler(initialCapacity: program.instructions.count * 12 + 1024))
-        return c.run()
+        Recompiler(program: program, a: X86Assembler(initialCapacity: program.instructions.count * 12 + 1024)).run()
     }
 
     @inline(__always) func g(_ i: UInt8) -> Reg { Recompiler.guestRegs[Int(i)] }
 
-    /// Whether control can arrive at instruction `i` from a branch, jump or block end, so that it
-    /// must charge its block: the block starts ϖ, and whatever follows a terminator.
-    func isEntry(_ i: Int) -> Bool {
-        if program.isBlockStart[i] { return true }
-        guard i > 0 else { return true }
-        let prev = program.instructions[i - 1]
-        return prev.isValid && prev.opcode.isTerminator
-    }
-
-    mutating func run() -> CompiledProgram {
+    func run() -> CompiledProgram {
         let count = program.instructions.count
-        entry = (0..<count).map { _ in a.newLabel() }
-        entryOffsets.reserveCapacity(count)
-        bodyOffsets.reserveCapacity(count)
-        for label in [\Recompiler.panicExit, \.haltExit, \.hostExit, \.oogExit, \.sbrkExit,
-                      \.djumpPanicLabel, \.commonExit, \.djump] {
-            self[keyPath: label] = a.newLabel()
+        var labels = [Label](repeating: Label(id: 0), count: count)
+        program.isBlockStart.withUnsafeBufferPointer { starts in
+            for i in 0..<count where starts[i] { labels[i] = a.newLabel() }
         }
+        entry = labels
+        panicExit = a.newLabel(); haltExit = a.newLabel(); hostExit = a.newLabel(); oogExit = a.newLabel()
+        sbrkExit = a.newLabel(); djumpPanicLabel = a.newLabel(); commonExit = a.newLabel(); djump = a.newLabel()
+        faultOffsets.reserveCapacity(count / 4)
+        faultIndices.reserveCapacity(count / 4)
         let trampoline = emitTrampolineAndExits()
         let faultStub = a.position
         a.mov(.qword, Mem.context(ContextLayout.exitCode), imm: Int32(ExitCode.memoryFault.rawValue))
@@ -88,34 +82,57 @@ public struct Recompiler {
         emitDynamicJump()
         let djumpPanic = a.offset(of: djumpPanicLabel)!
 
-        for i in 0..<count {
-            a.bind(entry[i])
-            entryOffsets.append(UInt32(a.position))
-            if isEntry(i) {
-                let cost = Int32(clamping: program.blockCost[i])
-                let stub = a.newLabel()
-                a.sub(.qword, Recompiler.gasReg, imm: cost)
-                a.jcc(.sign, stub)
-                gasStubs.append((stub, i, cost))
+        let entryOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+        let bodyOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+        defer { entryOffsets.deallocate(); bodyOffsets.deallocate() }
+        // Out-of-gas stubs go after the code: (where the `js` displacement is, instruction, cost).
+        var gasStubs: [(patch: Int, index: Int, cost: Int32)] = []
+        gasStubs.reserveCapacity(count / 4)
+        program.instructions.withUnsafeBufferPointer { instructions in
+            program.isBlockStart.withUnsafeBufferPointer { starts in
+                program.blockCost.withUnsafeBufferPointer { costs in
+                    program.branchTarget.withUnsafeBufferPointer { targets in
+                        var afterTerminator = true
+                        for i in 0..<count {
+                            let ins = instructions[i]
+                            if starts[i] { a.bind(entry[i]) }
+                            entryOffsets[i] = UInt32(a.position)
+                            // Control can arrive here from elsewhere (a branch, a jump, the end of
+                            // the previous block): charge this block.
+                            if starts[i] || afterTerminator {
+                                let cost = Int32(clamping: costs[i])
+                                a.sub(.qword, Recompiler.gasReg, imm: cost)
+                                // js rel32 to this block's stub, patched once the stubs exist.
+                                a.emit(byte: 0x0F)
+                                a.emit(byte: 0x88)
+                                gasStubs.append((a.position, i, cost))
+                                a.emit(uint32: 0)
+                            }
+                            bodyOffsets[i] = UInt32(a.position)
+                            emit(ins, index: i, target: targets[i])
+                            afterTerminator = ins.isValid && ins.opcode.isTerminator
+                        }
+                    }
+                }
             }
-            bodyOffsets.append(UInt32(a.position))
-            emit(program.instructions[i], index: i)
         }
-        for (label, index, cost) in gasStubs {
-            a.bind(label)
-            a.add(.qword, Recompiler.gasReg, imm: cost)
-            a.mov(.dword, .rax, imm: Int32(index))
+        for stub in gasStubs {
+            a.patchUInt32(at: stub.patch, UInt32(truncatingIfNeeded: a.position - (stub.patch + 4)))
+            a.add(.qword, Recompiler.gasReg, imm: stub.cost)
+            a.mov(.dword, .rax, imm: Int32(stub.index))
             a.jmp(oogExit)
         }
         a.finalize()
-        return CompiledProgram(code: a.bytes, trampoline: trampoline, entryOffsets: entryOffsets,
-                               bodyOffsets: bodyOffsets, faultOffsets: faultOffsets, faultIndices: faultIndices,
+        return CompiledProgram(code: a.bytes, trampoline: trampoline,
+                               entryOffsets: Array(UnsafeBufferPointer(start: entryOffsets, count: count)),
+                               bodyOffsets: Array(UnsafeBufferPointer(start: bodyOffsets, count: count)),
+                               faultOffsets: faultOffsets, faultIndices: faultIndices,
                                faultStub: faultStub, djumpPanic: djumpPanic)
     }
 
     /// The entry trampoline (C ABI, no arguments) and the shared exits. Every exit arrives with the
     /// guest instruction index in eax.
-    mutating func emitTrampolineAndExits() -> Int {
+    func emitTrampolineAndExits() -> Int {
         let start = a.position
         for r in Recompiler.calleeSaved { a.push(r) }
         a.mov(.qword, Mem.context(ContextLayout.savedStack), .rsp)
@@ -150,7 +167,7 @@ public struct Recompiler {
 
     /// GP djump with the target address in eax and the jumping instruction's index in the
     /// context's `djumpFrom`.
-    mutating func emitDynamicJump() {
+    func emitDynamicJump() {
         let slots = program.jumpTarget.count
         a.bind(djump)
         a.cmp(.dword, .rax, imm: Int32(bitPattern: GuestMemoryLayout.haltAddress))
@@ -171,7 +188,7 @@ public struct Recompiler {
     }
 
     /// Records that the next emitted instruction accesses guest memory for instruction `index`.
-    mutating func markFault(_ index: Int) {
+    func markFault(_ index: Int) {
         faultOffsets.append(UInt32(a.position))
         faultIndices.append(UInt32(index))
     }

@@ -26,55 +26,95 @@ public struct DecodedProgram: Sendable {
     public init(_ blob: ProgramBlob) {
         self.blob = blob
         let n = blob.code.count
-        var list: [Instruction] = []
-        list.reserveCapacity(n / 2 + 2)
+        // One forward pass over the code, with unchecked reads from a zero-padded copy (ζ), that
+        // produces the instruction list, ϖ and the block costs together. Only branch targets need
+        // a second look, once every instruction index is known.
+        let padded = UnsafeMutableRawPointer.allocate(byteCount: n + PaddedCodeReader.padding, alignment: 8)
+        defer { padded.deallocate() }
+        blob.code.withUnsafeBytes { if let p = $0.baseAddress { padded.copyMemory(from: p, byteCount: n) } }
+        (padded + n).initializeMemory(as: UInt8.self, repeating: 0, count: PaddedCodeReader.padding)
+        let reader = PaddedCodeReader(bytes: UnsafeRawPointer(padded))
+        let bytes = UnsafeRawPointer(padded).assumingMemoryBound(to: UInt8.self)
+
+        let capacity = n + 2
+        let starts = UnsafeMutablePointer<Bool>.allocate(capacity: capacity)
+        let cost = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+        defer { starts.deallocate(); cost.deallocate() }
         var index = [Int32](repeating: -1, count: n + 1)
-        var pc = 0
-        while pc < n {
-            if blob.bitmask[pc] {
-                let ins = blob.decode(at: pc)
-                index[pc] = Int32(list.count)
-                list.append(ins)
-                let next = Int(ins.nextPC)
-                if next < n && !blob.bitmask[next] {
-                    // skip was capped at 24 before the next set bit: execution lands on a byte that
-                    // is not an instruction start, which executes as trap.
-                    index[next] = Int32(list.count)
-                    list.append(blob.decode(at: next))
+        var branchSites: [(entry: Int32, target: Int64)] = []
+        let table = Opcode.table
+
+        let list = [Instruction](unsafeUninitializedCapacity: capacity) { list, count in
+            var blockBegin = 0
+            var previousEndsBlock = true       // a valid terminator came just before (or nothing did)
+            var previousNext = 0
+            /// Appends an entry and closes its block if it ends one.
+            @inline(__always) func add(_ ins: Instruction, _ endsBlock: Bool, _ isStart: Bool) {
+                list.baseAddress!.advanced(by: count).initialize(to: ins)
+                starts[count] = isStart
+                if endsBlock {
+                    var j = blockBegin
+                    while j <= count { cost[j] = UInt32(truncatingIfNeeded: count - j + 1); j += 1 }
+                    blockBegin = count + 1
+                }
+                count += 1
+            }
+            blob.bitmask.withUnsafeBufferPointer { mask in
+                index.withUnsafeMutableBufferPointer { index in
+                    table.withUnsafeBufferPointer { table in
+                        var pc = 0
+                        while pc < n && !mask[pc] { pc += 1 }
+                        while pc < n {
+                            var next = pc + 1
+                            while next < n && !mask[next] { next += 1 }
+                            let skip = min(24, next - pc - 1)
+                            index[pc] = Int32(count)
+                            if let op = table[Int(bytes[pc])] {
+                                let ins = decodeOperands(op, at: pc, skip: skip, reader)
+                                let terminator = op.isTerminator
+                                let isStart = (count == 0 && pc == 0) || (previousEndsBlock && previousNext == pc && count > 0)
+                                if terminator, ins.opcode.form == .offset || op.form == .regImmOffset || op.form == .regRegOffset {
+                                    branchSites.append((Int32(count), ins.target))
+                                }
+                                add(ins, terminator, isStart)
+                                previousEndsBlock = terminator
+                            } else {
+                                add(Instruction(opcode: .trap, rawOpcode: bytes[pc], isValid: false,
+                                                pc: UInt32(pc), length: UInt32(1 + skip)), true, false)
+                                previousEndsBlock = false
+                            }
+                            let fall = pc + 1 + skip
+                            previousNext = fall
+                            if fall < next {
+                                // skip was capped at 24 before the next set bit: execution lands on
+                                // a byte that is not an instruction start, which executes as trap.
+                                index[fall] = Int32(count)
+                                add(Instruction(opcode: .trap, rawOpcode: bytes[fall], isValid: false,
+                                                pc: UInt32(fall), length: UInt32(1 + min(24, next - fall - 1))), true, false)
+                                previousEndsBlock = false
+                            }
+                            pc = next
+                        }
+                        index[n] = Int32(count)
+                    }
                 }
             }
-            pc += 1
+            add(Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: UInt32(n), length: 1), true, false)
         }
-        index[n] = Int32(list.count)
-        list.append(blob.decode(at: n))
 
-        var starts = [Bool](repeating: false, count: list.count)
-        if let first = list.first, first.pc == 0, first.isValid { starts[0] = true }
-        for i in 0..<(list.count - 1) where list[i].isValid && list[i].opcode.isTerminator {
-            if list[i + 1].isValid && list[i + 1].pc == list[i].nextPC { starts[i + 1] = true }
-        }
-        var cost = [UInt32](repeating: 1, count: list.count)
-        for i in stride(from: list.count - 2, through: 0, by: -1) {
-            let ins = list[i]
-            if ins.isValid && !ins.opcode.isTerminator { cost[i] = cost[i + 1] &+ 1 }
-        }
+        let isStart = Array(UnsafeBufferPointer(start: starts, count: list.count))
         func resolve(_ target: Int64) -> Int32 {
             guard target >= 0, target < Int64(n) else { return -1 }
             let i = index[Int(target)]
-            return i >= 0 && starts[Int(i)] ? i : -1
+            return i >= 0 && isStart[Int(i)] ? i : -1
         }
         var branches = [Int32](repeating: -1, count: list.count)
-        for (i, ins) in list.enumerated() where ins.isValid {
-            switch ins.opcode.form {
-            case .offset, .regImmOffset, .regRegOffset: branches[i] = resolve(ins.target)
-            default: break
-            }
-        }
+        for site in branchSites { branches[Int(site.entry)] = resolve(site.target) }
         self.instructions = list
-        self.blockCost = cost
+        self.blockCost = Array(UnsafeBufferPointer(start: cost, count: list.count))
         self.branchTarget = branches
         self.jumpTarget = blob.jumpTable.map { resolve(Int64($0)) }
-        self.isBlockStart = starts
+        self.isBlockStart = isStart
         self.indexOfPC = index
     }
 

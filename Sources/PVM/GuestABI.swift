@@ -125,6 +125,13 @@ public struct InvocationResult: Equatable, Sendable {
     public var gasUsed: UInt64
     public var registers: [UInt64]
     public var logs: [LogMessage]
+
+    public init(status: Status, gasUsed: UInt64, registers: [UInt64], logs: [LogMessage]) {
+        self.status = status
+        self.gasUsed = gasUsed
+        self.registers = registers
+        self.logs = logs
+    }
 }
 
 extension GuestMemory {

@@ -54,12 +54,14 @@ public final class GuestMemory: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - hardwareProtected: map the space inaccessible and mirror every page's access in the host
-    ///     page tables (the recompiler needs this); otherwise the space is readable and writable
-    ///     and only the page table decides (the interpreter).
+    ///     page tables (the default: the recompiler needs it, and inside a worker only pages the
+    ///     guest can really use count against the memory rlimit). With `false` the whole space is
+    ///     readable and writable and only the page table decides, which saves an mprotect per
+    ///     mapping when many small machines are made and dropped (tests).
     ///   - contextSize: bytes to reserve below guest address 0 for the recompiler, rounded up to
     ///     pages.
     /// - Throws: if the host cannot reserve the address space.
-    public init(hardwareProtected: Bool = false, contextSize: Int = 0) throws(MemoryError) {
+    public init(hardwareProtected: Bool = true, contextSize: Int = 0) throws(MemoryError) {
         let context = (contextSize + 4095) & ~4095
         let size = context + GuestMemory.mappingSize + (hardwareProtected ? GuestMemory.upperGuard : 0)
         let prot = hardwareProtected ? PROT_NONE : PROT_READ | PROT_WRITE
@@ -222,6 +224,21 @@ public final class GuestMemory: @unchecked Sendable {
             if flags[Int(p)] == 0 { return false }
             p += 1
         }
+        return true
+    }
+
+    /// Reads guest memory for the embedder if every byte is readable (no wrapping past 2^32).
+    public func read(_ address: UInt32, count: Int) -> [UInt8]? {
+        guard isReadable(address, count: UInt64(count)) else { return nil }
+        return bytes(at: address, count: count)
+    }
+
+    /// Writes guest memory for the embedder if every byte is writable (no wrapping past 2^32);
+    /// writes nothing otherwise.
+    public func write(_ address: UInt32, _ bytes: [UInt8]) -> Bool {
+        guard UInt64(address) + UInt64(bytes.count) <= 1 << 32,
+              fault(address, UInt32(clamping: bytes.count), write: true) == nil else { return false }
+        initialize(bytes, at: address)
         return true
     }
 

@@ -38,6 +38,44 @@ public func signExtend(_ x: UInt64, bytes n: Int) -> UInt64 {
     return UInt64(bitPattern: Int64(bitPattern: x << shift) >> shift)
 }
 
+/// Reads ζ (the code, zero past its end) as little-endian integers for the operand decoder.
+protocol CodeReader {
+    /// ζ[at ..< at+n] as a little-endian integer, n in 0...8.
+    func read(_ at: Int, _ n: Int) -> UInt64
+}
+
+/// Bounds-checked reads from the code array: for decoding single instructions.
+struct CheckedCodeReader: CodeReader {
+    let code: [UInt8]
+
+    @inline(__always)
+    func read(_ at: Int, _ n: Int) -> UInt64 {
+        var v: UInt64 = 0
+        var i = 0
+        while i < n {
+            let p = at + i
+            if p >= 0 && p < code.count { v |= UInt64(code[p]) << (8 * UInt64(i)) }
+            i += 1
+        }
+        return v
+    }
+}
+
+/// Unchecked reads from a copy of the code followed by `padding` zero bytes: for decoding a whole
+/// program in one pass. Every read starts at most 25 bytes past an instruction start, which is
+/// inside the code, so 8-byte loads never leave the padded copy.
+struct PaddedCodeReader: CodeReader {
+    static let padding = 48
+    let bytes: UnsafeRawPointer
+
+    @inline(__always)
+    func read(_ at: Int, _ n: Int) -> UInt64 {
+        if n == 0 { return 0 }
+        let v = bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+        return n >= 8 ? v : v & ((1 << (UInt64(n) * 8)) - 1)
+    }
+}
+
 extension ProgramBlob {
     /// skip(i): the number of bytes after position `i` up to the next set bitmask bit, capped at 24.
     /// The bitmask is taken as extended with 1s past the end of the code.
@@ -51,93 +89,81 @@ extension ProgramBlob {
         return 24
     }
 
-    /// Reads ζ[at ..< at+n] (code bytes, zero past the end) as a little-endian integer.
-    @inline(__always)
-    func readZeta(_ at: Int, _ n: Int) -> UInt64 {
-        var v: UInt64 = 0
-        var i = 0
-        while i < n {
-            let p = at + i
-            if p >= 0 && p < code.count { v |= UInt64(code[p]) << (8 * UInt64(i)) }
-            i += 1
-        }
-        return v
-    }
-
     /// Decodes the instruction at `pc` (any pc: positions that are not instruction starts, and the
     /// positions at or past the end of the code, decode as an invalid instruction, i.e. `trap`).
     public func decode(at pc: Int) -> Instruction {
         let length = 1 + skip(at: pc)
-        let ins = Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: UInt32(truncatingIfNeeded: pc),
-                              length: UInt32(length))
-        guard pc >= 0, pc < code.count, bitmask[pc], let op = Opcode.table[Int(code[pc])] else {
-            var bad = ins
+        guard pc >= 0, pc < code.count, bitmask[pc], let op = Opcode(rawValue: code[pc]) else {
+            var bad = Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: UInt32(truncatingIfNeeded: pc),
+                                  length: UInt32(length))
             if pc >= 0 && pc < code.count { bad.rawOpcode = code[pc] }
             return bad
         }
-        return decodeOperands(op, at: pc, skip: length - 1)
+        return decodeOperands(op, at: pc, skip: length - 1, CheckedCodeReader(code: code))
     }
+}
 
-    private func decodeOperands(_ op: Opcode, at pc: Int, skip l: Int) -> Instruction {
-        var ins = Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
-                              pc: UInt32(truncatingIfNeeded: pc), length: UInt32(1 + l))
-        let b1 = readZeta(pc + 1, 1)
-        let lowReg = UInt8(min(12, b1 & 15))
-        let highReg = UInt8(min(12, b1 >> 4))
-        func imm(_ at: Int, _ n: Int) -> UInt64 { signExtend(readZeta(at, n), bytes: n) }
-        func offset(_ at: Int, _ n: Int) -> Int64 { Int64(pc) + Int64(bitPattern: imm(at, n)) }
-        switch op.form {
-        case .none:
-            break
-        case .imm:
-            ins.immX = imm(pc + 1, min(4, l))
-        case .regImm64:
-            ins.a = lowReg
-            ins.immX = readZeta(pc + 2, 8)
-        case .immImm:
-            let lx = min(4, Int(b1 % 8))
-            let ly = min(4, max(0, l - lx - 1))
-            ins.immX = imm(pc + 2, lx)
+/// Operand decoding (SPEC.md §2.5) over any code reader. `l` is skip(pc).
+@inline(__always)
+func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R) -> Instruction {
+    var ins = Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
+                          pc: UInt32(truncatingIfNeeded: pc), length: UInt32(1 + l))
+    let b1 = z.read(pc + 1, 1)
+    let lowReg = UInt8(min(12, b1 & 15))
+    let highReg = UInt8(min(12, b1 >> 4))
+    @inline(__always) func imm(_ at: Int, _ n: Int) -> UInt64 { signExtend(z.read(at, n), bytes: n) }
+    @inline(__always) func offset(_ at: Int, _ n: Int) -> Int64 { Int64(pc) + Int64(bitPattern: imm(at, n)) }
+    switch op.form {
+    case .none:
+        break
+    case .imm:
+        ins.immX = imm(pc + 1, min(4, l))
+    case .regImm64:
+        ins.a = lowReg
+        ins.immX = z.read(pc + 2, 8)
+    case .immImm:
+        let lx = min(4, Int(b1 % 8))
+        let ly = min(4, max(0, l - lx - 1))
+        ins.immX = imm(pc + 2, lx)
+        ins.immY = imm(pc + 2 + lx, ly)
+    case .offset:
+        ins.target = offset(pc + 1, min(4, l))
+    case .regImm:
+        ins.a = lowReg
+        ins.immX = imm(pc + 2, min(4, max(0, l - 1)))
+    case .regImmImm, .regImmOffset:
+        ins.a = lowReg
+        let lx = min(4, Int((b1 >> 4) % 8))
+        let ly = min(4, max(0, l - lx - 1))
+        ins.immX = imm(pc + 2, lx)
+        if op.form == .regImmImm {
             ins.immY = imm(pc + 2 + lx, ly)
-        case .offset:
-            ins.target = offset(pc + 1, min(4, l))
-        case .regImm:
-            ins.a = lowReg
-            ins.immX = imm(pc + 2, min(4, max(0, l - 1)))
-        case .regImmImm, .regImmOffset:
-            ins.a = lowReg
-            let lx = min(4, Int((b1 >> 4) % 8))
-            let ly = min(4, max(0, l - lx - 1))
-            ins.immX = imm(pc + 2, lx)
-            if op.form == .regImmImm {
-                ins.immY = imm(pc + 2 + lx, ly)
-            } else {
-                ins.target = offset(pc + 2 + lx, ly)
-            }
-        case .regReg:
-            ins.d = lowReg
-            ins.a = highReg
-        case .regRegImm:
-            ins.a = lowReg
-            ins.b = highReg
-            ins.immX = imm(pc + 2, min(4, max(0, l - 1)))
-        case .regRegOffset:
-            ins.a = lowReg
-            ins.b = highReg
-            ins.target = offset(pc + 2, min(4, max(0, l - 1)))
-        case .regRegImmImm:
-            ins.a = lowReg
-            ins.b = highReg
-            let b2 = readZeta(pc + 2, 1)
-            let lx = min(4, Int(b2 % 8))
-            let ly = min(4, max(0, l - lx - 2))
-            ins.immX = imm(pc + 3, lx)
-            ins.immY = imm(pc + 3 + lx, ly)
-        case .regRegReg:
-            ins.a = lowReg
-            ins.b = highReg
-            ins.d = UInt8(min(12, readZeta(pc + 2, 1)))
+        } else {
+            ins.target = offset(pc + 2 + lx, ly)
         }
-        return ins
+    case .regReg:
+        ins.d = lowReg
+        ins.a = highReg
+    case .regRegImm:
+        ins.a = lowReg
+        ins.b = highReg
+        ins.immX = imm(pc + 2, min(4, max(0, l - 1)))
+    case .regRegOffset:
+        ins.a = lowReg
+        ins.b = highReg
+        ins.target = offset(pc + 2, min(4, max(0, l - 1)))
+    case .regRegImmImm:
+        ins.a = lowReg
+        ins.b = highReg
+        let b2 = z.read(pc + 2, 1)
+        let lx = min(4, Int(b2 % 8))
+        let ly = min(4, max(0, l - lx - 2))
+        ins.immX = imm(pc + 3, lx)
+        ins.immY = imm(pc + 3 + lx, ly)
+    case .regRegReg:
+        ins.a = lowReg
+        ins.b = highReg
+        ins.d = UInt8(min(12, z.read(pc + 2, 1)))
     }
+    return ins
 }

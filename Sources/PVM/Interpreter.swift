@@ -49,27 +49,17 @@ public final class Interpreter: PVMInstance {
         }
     }
 
-    public func readMemory(_ address: UInt32, count: Int) -> [UInt8]? {
-        guard memory.isReadable(address, count: UInt64(count)) else { return nil }
-        return memory.bytes(at: address, count: count)
-    }
+    public func readMemory(_ address: UInt32, count: Int) -> [UInt8]? { memory.read(address, count: count) }
 
-    public func writeMemory(_ address: UInt32, _ bytes: [UInt8]) -> Bool {
-        guard memory.fault(address, UInt32(clamping: bytes.count), write: true) == nil,
-              UInt64(address) + UInt64(bytes.count) <= 1 << 32 else { return false }
-        memory.initialize(bytes, at: address)
-        return true
-    }
+    public func writeMemory(_ address: UInt32, _ bytes: [UInt8]) -> Bool { memory.write(address, bytes) }
 
     /// Runs until the machine exits. See the type's documentation for host calls.
     public func run() -> ExitReason {
         if let done = finished { return done }
         guard position >= 0 else {
-            // The start pc is not an instruction start: it executes as `trap`, which costs 1.
-            if gas < 1 { finished = .outOfGas; return .outOfGas }
-            gas -= 1
-            finished = .panic
-            return .panic
+            let reason = trapAtInvalidStart(gas: &gas)
+            finished = reason
+            return reason
         }
         let reason = execute()
         switch reason {

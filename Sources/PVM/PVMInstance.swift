@@ -15,3 +15,12 @@ public protocol PVMInstance: AnyObject {
     /// Writes guest memory if every byte is writable; writes nothing otherwise.
     func writeMemory(_ address: UInt32, _ bytes: [UInt8]) -> Bool
 }
+
+/// What happens when a run starts at a pc that is not an instruction start: the byte there
+/// executes as `trap`, which costs 1 gas (or is out of gas when none is left). Shared by the
+/// engines so that they cannot differ.
+public func trapAtInvalidStart(gas: inout Int64) -> ExitReason {
+    if gas < 1 { return .outOfGas }
+    gas -= 1
+    return .panic
+}

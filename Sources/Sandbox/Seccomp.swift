@@ -45,6 +45,8 @@ public enum Seccomp {
     public static let sysRtSigreturn: Int32 = 15
     public static let sysMadvise: Int32 = 28
     public static let sysExit: Int32 = 60
+    public static let sysArchPrctl: Int32 = 158
+    public static let sysClockGettime: Int32 = 228
     public static let sysExitGroup: Int32 = 231
     public static let sysSeccomp: Int32 = 317
 
@@ -52,6 +54,8 @@ public enum Seccomp {
     static let mapTypeMask: UInt64 = 0x0f, mapPrivate: UInt64 = 0x02
     static let madvDontNeed: UInt64 = 4
     static let seccompSetModeFilter: UInt64 = 1
+    static let archSetGS: UInt64 = 0x1001
+    static let clockMonotonic: UInt64 = 1
 
     /// Every bit of `prot` except PROT_READ: what is left must be nothing, PROT_WRITE alone or
     /// PROT_EXEC alone. So W^X holds for every mapping made after the lockdown, and no
@@ -92,6 +96,12 @@ public enum Seccomp {
                         why: "return from the JIT's SIGSEGV/SIGBUS handler (installed before seccomp)"),
             SeccompRule(name: "rt_sigprocmask", number: sysRtSigprocmask, conditions: [],
                         why: "leaving the fault handler without sigreturn restores the mask; only affects this thread, and fault/seccomp signals are forced regardless"),
+            SeccompRule(name: "arch_prctl", number: sysArchPrctl,
+                        conditions: [.equals(argument: 0, value: archSetGS)],
+                        why: "JIT code addresses guest memory through the GS base, set before each entry; GS only (never FS: glibc's thread pointer), and no reads of anything"),
+            SeccompRule(name: "clock_gettime", number: sysClockGettime,
+                        conditions: [.equals(argument: 0, value: clockMonotonic)],
+                        why: "compile/execute timings; the vDSO answers without a system call unless the clocksource has no vDSO mode (e.g. some VMs); CLOCK_MONOTONIC only"),
             SeccompRule(name: "exit", number: sysExit, conditions: [],
                         why: "end of the job"),
             SeccompRule(name: "exit_group", number: sysExitGroup, conditions: [],

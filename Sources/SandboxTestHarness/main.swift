@@ -26,6 +26,10 @@ final class CodeArea {
 nonisolated(unsafe) let area = CodeArea()
 
 func prepare() -> Int32 {
+    // Like the production worker's prepare step: the JIT's fault handler is in place, so the
+    // attack and crash tests run with the same signal dispositions.
+    let rc = alcatraz_jit_install_fault_handler()
+    if rc != 0 { return rc }
     // SAFETY: an anonymous private mapping owned by this process for its whole life.
     let p = mmap(nil, CodeArea.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
     if p == MAP_FAILED { return errno }

@@ -4,17 +4,30 @@
 // so there is no handshake.
 
 /// A message between supervisor and worker. Tags: 0x80 job (supervisor to worker),
-/// 0x81 result (worker to supervisor).
+/// 0x81 result (worker to supervisor); 0x82...0x85 are the command-line tool's diagnostic
+/// runs (DiagnosticMessages.swift).
 public enum WorkerMessage: Sendable, Equatable, ScaleCodable {
     /// 0x80: supervisor to worker.
     case job(WorkerJob)
     /// 0x81: worker to supervisor.
     case result(WorkerResult)
+    /// 0x82: supervisor to worker; a conformance vector's machine state.
+    case vectorJob(VectorJob)
+    /// 0x83: worker to supervisor; the vector run's end state.
+    case vectorResult(VectorResult)
+    /// 0x84: supervisor to worker; a `WorkerJob` to be answered with a `RunReport`.
+    case diagnosticJob(WorkerJob)
+    /// 0x85: worker to supervisor.
+    case runReport(RunReport)
 
     /// Tag bytes of the variants.
     public enum Tag {
         public static let job: UInt8 = 0x80
         public static let result: UInt8 = 0x81
+        public static let vectorJob: UInt8 = 0x82
+        public static let vectorResult: UInt8 = 0x83
+        public static let diagnosticJob: UInt8 = 0x84
+        public static let runReport: UInt8 = 0x85
     }
 
     public func encode(to encoder: inout ScaleEncoder) {
@@ -25,6 +38,18 @@ public enum WorkerMessage: Sendable, Equatable, ScaleCodable {
         case let .result(result):
             encoder.writeTag(Tag.result)
             encoder.write(result)
+        case let .vectorJob(job):
+            encoder.writeTag(Tag.vectorJob)
+            encoder.write(job)
+        case let .vectorResult(result):
+            encoder.writeTag(Tag.vectorResult)
+            encoder.write(result)
+        case let .diagnosticJob(job):
+            encoder.writeTag(Tag.diagnosticJob)
+            encoder.write(job)
+        case let .runReport(report):
+            encoder.writeTag(Tag.runReport)
+            encoder.write(report)
         }
     }
 
@@ -33,6 +58,10 @@ public enum WorkerMessage: Sendable, Equatable, ScaleCodable {
         switch tag {
         case Tag.job: self = .job(try decoder.read(WorkerJob.self))
         case Tag.result: self = .result(try decoder.read(WorkerResult.self))
+        case Tag.vectorJob: self = .vectorJob(try decoder.read(VectorJob.self))
+        case Tag.vectorResult: self = .vectorResult(try decoder.read(VectorResult.self))
+        case Tag.diagnosticJob: self = .diagnosticJob(try decoder.read(WorkerJob.self))
+        case Tag.runReport: self = .runReport(try decoder.read(RunReport.self))
         default: throw decoder.unknownTag(tag, "WorkerMessage")
         }
     }

@@ -83,19 +83,6 @@ final class LiveWorkerTests: XCTestCase {
         XCTAssertEqual(try spawner.waitForOutcome(a), .exited(code: 3))
     }
 
-    func testProductionWorkerRoundTrip() throws {
-        let spawner = try SpawnerClient(executablePath: Harness.workerPath, limits: Harness.limits())
-        defer { spawner.shutdown() }
-        let worker = try spawner.requestWorker()
-        try spawner.waitUntilReady(worker)
-        let status = try statusFields(worker.pid)
-        XCTAssertEqual(status["Seccomp"], "2")
-        let frame: [UInt8] = [3, 0, 0, 0, 1, 2, 3]
-        XCTAssertEqual(frame.withUnsafeBytes { send(worker.jobFD, $0.baseAddress, $0.count, 0) }, frame.count)
-        XCTAssertEqual(Harness.readAll(worker.jobFD), [0, 0, 0, 0])
-        XCTAssertEqual(try spawner.waitForOutcome(worker), .exited(code: 0))
-    }
-
     func testKernelSelfCheck() throws {
         let output = Process()
         output.executableURL = URL(fileURLWithPath: Harness.workerPath)

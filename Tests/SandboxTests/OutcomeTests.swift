@@ -53,6 +53,28 @@ final class OutcomeTests: XCTestCase {
                        .killedBySignal(SIGSEGV))
     }
 
+    func testCrashWithTheJITFaultHandlerInstalledIsACrashNotASeccompKill() throws {
+        // The harness installs the JIT's SIGSEGV/SIGBUS handler in its prepare step, like the
+        // production worker. A fault outside JIT code must still end as a crash: the handler
+        // cannot restore SIG_DFL with rt_sigaction (the filter would kill it: SIGSYS).
+        let spawner = try SpawnerClient(executablePath: Harness.harnessPath, limits: Harness.limits())
+        defer { spawner.shutdown() }
+        let worker = try spawner.requestWorker()
+        try spawner.waitUntilReady(worker)
+        let status = try String(contentsOfFile: "/proc/\(worker.pid)/status", encoding: .utf8)
+        // SigCgt: bit 10 (SIGSEGV) and bit 6 (SIGBUS), nothing else.
+        XCTAssertTrue(status.contains("SigCgt:\t0000000000000440"), status)
+        var job: [UInt8] = [0, 0, 0, 0]
+        let code = X86.snippet { a in a.mov(.rax, 0); a.raw([0x48, 0x89, 0x00]) }  // mov [rax], rax
+        withUnsafeBytes(of: UInt32(code.count).littleEndian) { job += $0 }
+        job += code
+        XCTAssertEqual(job.withUnsafeBytes { send(worker.jobFD, $0.baseAddress, $0.count, 0) }, job.count)
+        XCTAssertEqual(try spawner.waitForOutcome(worker), .killedBySignal(SIGSEGV))
+        // A jump to an unmapped address faults on the fetch: same verdict.
+        XCTAssertEqual(try Harness.run(X86.snippet { a in a.mov(.rax, 0x1234_5000); a.raw([0xFF, 0xE0]) }).outcome,
+                       .killedBySignal(SIGSEGV))
+    }
+
     func testCPULimit() throws {
         let start = Date()
         let run = try Harness.run(X86.snippet { a in a.spinForever() }, limits: Harness.limits(cpuSeconds: 1))

@@ -10,7 +10,7 @@ final class SeccompPolicyTests: XCTestCase {
         // A new row must come with a test here: this list is the review checklist.
         let names = Set(Seccomp.allowlist(jobFD: 3).map(\.name))
         XCTAssertEqual(names, ["read", "write", "mmap", "mprotect", "munmap", "madvise", "brk", "rt_sigreturn",
-                               "rt_sigprocmask", "exit", "exit_group", "seccomp"])
+                               "rt_sigprocmask", "arch_prctl", "clock_gettime", "exit", "exit_group", "seccomp"])
     }
 
     func testUnlistedHarmlessSyscallIsKilled() throws {
@@ -141,6 +141,43 @@ final class SeccompPolicyTests: XCTestCase {
         }).outcome
         XCTAssertNotEqual(outcome, killed)
         guard case .killedBySignal = outcome else { return XCTFail("expected a crash, got \(outcome)") }
+    }
+
+    func testArchPrctlOnlySetsTheGSBase() throws {
+        // The JIT sets the GS base (guest memory) before each entry.
+        let ok = try Harness.run(X86.call(NR.archPrctl, .imm(K.archSetGS), .imm(0x10_0000_0000)))
+        XCTAssertEqual(ok.outcome, .exited(code: 0))
+        XCTAssertEqual(ok.result, 0)
+        // FS (glibc's thread pointer), the GET operations, CET/AMX/vsyscall knobs, and an
+        // operation with high bits set are killed.
+        for op: UInt64 in [K.archSetFS, K.archGetFS, K.archGetGS, 0x3001 /* ARCH_GET_CPUID */, 1 << 32 | K.archSetGS] {
+            XCTAssertEqual(try Harness.run(X86.call(NR.archPrctl, .imm(op), .stack(-64))).outcome, killed, "op \(op)")
+        }
+    }
+
+    func testClockGettimeOnlyMonotonic() throws {
+        // The vDSO normally answers without a system call; this is the raw call, its fallback.
+        let ok = try Harness.run(X86.call(NR.clockGettime, .imm(1 /* CLOCK_MONOTONIC */), .stack(-64)))
+        XCTAssertEqual(ok.outcome, .exited(code: 0))
+        XCTAssertEqual(ok.result, 0)
+        for clock: UInt64 in [0 /* REALTIME */, 2 /* PROCESS_CPUTIME */, 4 /* MONOTONIC_RAW */, 1 << 32 | 1] {
+            XCTAssertEqual(try Harness.run(X86.call(NR.clockGettime, .imm(clock), .stack(-64))).outcome, killed, "clock \(clock)")
+        }
+    }
+
+    func testMmapOfTheGuestReservationAtItsFixedAddressPasses() throws {
+        // What GuestMemory does for the JIT after seccomp: 4 GiB + guard, PROT_NONE, private,
+        // MAP_NORESERVE | MAP_FIXED_NOREPLACE at 0x10_0000_0000.
+        let flags = K.mapPrivate | K.mapAnonymous | K.mapNoReserve | K.mapFixedNoReplace
+        let ok = try Harness.run(X86.call(NR.mmap, .imm(0x10_0000_0000), .imm((4 << 30) + (1 << 17)), .imm(K.protNone),
+                                          .imm(flags), .imm(UInt64.max), .imm(0)))
+        XCTAssertEqual(ok.outcome, .exited(code: 0))
+        XCTAssertEqual(ok.result, 0x10_0000_0000)
+        // The same with MAP_SHARED, or with W+X, is killed.
+        XCTAssertEqual(try Harness.run(X86.call(NR.mmap, .imm(0x10_0000_0000), .imm(1 << 20), .imm(K.protNone),
+                                                .imm(flags ^ K.mapPrivate | K.mapShared), .imm(UInt64.max), .imm(0))).outcome, killed)
+        XCTAssertEqual(try Harness.run(X86.call(NR.mmap, .imm(0x10_0000_0000), .imm(1 << 20), .imm(K.protW | K.protX),
+                                                .imm(flags), .imm(UInt64.max), .imm(0))).outcome, killed)
     }
 
     func testExitAndExitGroupPass() throws {

@@ -186,12 +186,15 @@ enum NR {
     static let bpf: UInt32 = 321, userfaultfd: UInt32 = 323, pkeyMprotect: UInt32 = 329, clone3: UInt32 = 435
     static let ioUringSetup: UInt32 = 425, perfEventOpen: UInt32 = 298, keyctl: UInt32 = 250, prctl: UInt32 = 157
     static let setrlimit: UInt32 = 160, prlimit64: UInt32 = 302, getdents64: UInt32 = 217, mremap: UInt32 = 25
+    static let archPrctl: UInt32 = 158, clockGettime: UInt32 = 228
     static let ioctl: UInt32 = 16, sendmsg: UInt32 = 46, recvmsg: UInt32 = 47, dup: UInt32 = 32, pidfdOpen: UInt32 = 434
 }
 
 enum K {
     static let protNone: UInt64 = 0, protR: UInt64 = 1, protW: UInt64 = 2, protX: UInt64 = 4
     static let mapPrivate: UInt64 = 0x02, mapShared: UInt64 = 0x01, mapAnonymous: UInt64 = 0x20, mapNoReserve: UInt64 = 0x4000
+    static let mapFixedNoReplace: UInt64 = 0x10_0000
+    static let archSetGS: UInt64 = 0x1001, archSetFS: UInt64 = 0x1002, archGetFS: UInt64 = 0x1003, archGetGS: UInt64 = 0x1004
     static let atFDCWD = UInt64(bitPattern: -100)
     static let jobFD: UInt64 = 3
     static let sealFlag: UInt32 = 1, enomemIsMemoryLimit: UInt32 = 2

@@ -21,7 +21,10 @@ typedef struct alcatraz_jit_region {
 
 /// Installs the SIGSEGV/SIGBUS handler for JIT guest-memory faults (once per process; later calls
 /// do nothing). Faults outside an active JIT region restore the previous disposition, so a real
-/// crash still crashes. Returns 0, or an errno value.
+/// crash still crashes; when that disposition is SIG_DFL, without a system call (the signal is
+/// left blocked and the kernel's forced delivery of the repeated fault resets it), so that this
+/// also works under the worker's seccomp filter, which refuses rt_sigaction. A sandboxed worker
+/// calls it in its "job preparation" lockdown step, before seccomp. Returns 0, or an errno value.
 int alcatraz_jit_install_fault_handler(void);
 
 /// Makes `region` the active JIT region of the calling thread (NULL: none).

@@ -81,6 +81,11 @@ int sb_seccomp_load_program(const void *program, size_t length);
 /// code supplied by a test (System V ABI: the code may clobber caller-saved registers only).
 int64_t sb_call_code(const void *entry);
 
+/// Benchmark floor: one raw clone(2) with `flags` (namespace flags; SIGCHLD is added) whose child
+/// writes one byte on a pipe and exits. Returns the nanoseconds from just before the clone to the
+/// parent reading that byte (the bare-clone analogue of a worker's "ready"), or -1.
+int64_t sb_clone_floor_nanos(int flags);
+
 /// The fixed syscall numbers the policy table refers to, from <sys/syscall.h>.
 long sb_syscall_number_of_seccomp(void);
 #endif

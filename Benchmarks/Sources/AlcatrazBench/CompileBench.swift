@@ -1,0 +1,145 @@
+import JIT
+import PVM
+import PVMAssembler
+
+/// Generates large programs with a realistic instruction mix and times the JIT's front end
+/// (`DecodedProgram`) and back end (`Recompiler.compile`) on them.
+enum CodeGenerator {
+    typealias R = ProgramBuilder.Operand
+
+    static let alu3: [Opcode] = [.add_64, .sub_64, .xor, .and, .or, .mul_64, .add_32, .sub_32,
+                                 .shlo_l_64, .shlo_r_64, .shar_r_64, .set_lt_u, .cmov_nz, .min_u,
+                                 .mul_32, .rot_l_64]
+    static let aluImm: [Opcode] = [.add_imm_64, .add_imm_32, .xor_imm, .and_imm, .or_imm, .mul_imm_64,
+                                   .shlo_l_imm_64, .shlo_r_imm_64, .shar_r_imm_32, .set_lt_u_imm]
+    static let loads: [Opcode] = [.load_ind_u64, .load_ind_u32, .load_ind_u8, .load_ind_i32, .load_ind_u16]
+    static let stores: [Opcode] = [.store_ind_u64, .store_ind_u32, .store_ind_u8]
+    static let branchImm: [Opcode] = [.branch_ne_imm, .branch_eq_imm, .branch_lt_u_imm, .branch_ge_s_imm]
+    static let branchReg: [Opcode] = [.branch_ne, .branch_lt_u, .branch_ge_s, .branch_eq]
+
+    /// A program of `instructions` instructions in basic blocks of 4–12 (mean 8) body
+    /// instructions: ~50% three-register ALU, ~20% ALU with an immediate, ~15% loads, ~10%
+    /// stores, ~5% load_imm/move_reg; every block ends in a conditional branch (65%) or a jump
+    /// (20%) to a block start within ±64 blocks, a fallthrough (10%) or a dynamic jump through
+    /// the jump table (5%).
+    static func generate(instructions target: Int, seed: UInt64 = 1) -> ProgramBlob {
+        var rng = SplitMix64(state: seed)
+        var b = ProgramBuilder()
+        var labels: [ProgramBuilder.Label] = []
+        func label(_ i: Int) -> ProgramBuilder.Label {
+            while labels.count <= i { labels.append(b.makeLabel()) }
+            return labels[i]
+        }
+        func reg() -> R { .r(2 + rng.below(11)) }            // r2…r12; ra and sp stay meaningful
+        func imm() -> R {
+            switch rng.below(4) {
+            case 0: return .imm(UInt64(rng.below(16)))         // 1 byte
+            case 1: return .imm(UInt64(rng.below(4096)))       // 2 bytes
+            case 2: return .imm(UInt64(bitPattern: -Int64(rng.below(1 << 20))))
+            default: return .imm(rng.next() & 0x7FFF_FFFF)    // 4 bytes
+            }
+        }
+        var emitted = 0, block = 0
+        while emitted < target {
+            b.bind(label(block))
+            let body = 4 + rng.below(9)
+            for _ in 0..<body {
+                let p = rng.below(100)
+                if p < 50 {
+                    b.emit(alu3[rng.below(alu3.count)], reg(), reg(), reg())
+                } else if p < 70 {
+                    b.emit(aluImm[rng.below(aluImm.count)], reg(), reg(), .imm(UInt64(rng.below(64))))
+                } else if p < 85 {
+                    b.emit(loads[rng.below(loads.count)], reg(), .sp, .imm(UInt64(8 * rng.below(64))))
+                } else if p < 95 {
+                    b.emit(stores[rng.below(stores.count)], reg(), .sp, .imm(UInt64(8 * rng.below(64))))
+                } else if p < 98 {
+                    b.emit(.load_imm, reg(), imm())
+                } else {
+                    b.emit(.move_reg, reg(), reg())
+                }
+            }
+            emitted += body + 1
+            let to = max(0, block + rng.below(129) - 64)
+            let p = rng.below(100)
+            if p < 35 {
+                b.emit(branchImm[rng.below(branchImm.count)], reg(), imm(), .label(label(to)))
+            } else if p < 65 {
+                b.emit(branchReg[rng.below(branchReg.count)], reg(), reg(), .label(label(to)))
+            } else if p < 85 {
+                b.emit(.jump, .label(label(to)))
+            } else if p < 95 {
+                b.emit(.fallthrough)
+            } else {
+                let r = reg()                                   // a computed jump
+                b.emit(.load_imm, r, .jumpAddress(label(to)))
+                b.emit(.jump_ind, r, 0)
+                emitted += 1
+            }
+            block += 1
+        }
+        // Blocks named past the end all land on the final halt.
+        b.bind(label(block))
+        for l in labels[(block + 1)...] { b.bind(l) }
+        b.emit(.jump_ind, .ra, 0)
+        return b.build()
+    }
+
+    /// A program of about `bytes` bytes of code: sized from a pilot run's bytes per instruction.
+    static func generate(codeBytes bytes: Int) -> ProgramBlob {
+        let pilot = generate(instructions: 20_000, seed: 7)
+        let perInstruction = Double(pilot.code.count) / Double(DecodedProgram(pilot).instructions.count)
+        return generate(instructions: Int(Double(bytes) / perInstruction))
+    }
+}
+
+struct CompileResult: Codable {
+    var targetMB: Int
+    var codeBytes: Int
+    var instructions: Int
+    var nativeBytes: Int
+    /// Parsing the blob's bytes (`ProgramBlob(decoding:)`); not part of the total.
+    var parse: Summary
+    var decode: Summary
+    var compile: Summary
+    /// decode + compile.
+    var total: Summary
+    var totalCPU: Summary
+    /// Guest code MB/s (10^6 bytes) and ns per guest instruction, from the median total.
+    var mbPerSecond: Double
+    var mbPerSecondBest: Double
+    var nsPerInstruction: Double
+    var compileOnlyMBPerSecond: Double
+}
+
+enum CompileBench {
+    static func run(megabytes: Int, reps: Int, log: (String) -> Void) throws -> CompileResult {
+        let (blob, genTime) = Span.measure { CodeGenerator.generate(codeBytes: megabytes * 1_000_000) }
+        let bytes = blob.encoded()
+        log("  generated \(blob.code.count) bytes of code in \(fixed(Double(genTime.wall) / 1e9, 1)) s")
+        var parse: [Span] = [], decode: [Span] = [], compile: [Span] = []
+        var instructions = 0, native = 0
+        for r in 0...reps {   // rep 0 is an untimed warm-up
+            let (parsed, p) = try Span.measure { try ProgramBlob(decoding: bytes) }
+            guard parsed == blob else { throw BenchError("the generated blob does not round-trip") }
+            let (decoded, d) = Span.measure { DecodedProgram(parsed) }
+            let (compiled, c) = Span.measure { Recompiler.compile(decoded) }
+            instructions = decoded.instructions.count
+            native = compiled.code.count
+            if r > 0 {
+                parse.append(p); decode.append(d); compile.append(c)
+                log("  \(megabytes) MB rep \(r)/\(reps): decode \(fixed(Double(d.wall) / 1e6, 1)) ms, compile \(fixed(Double(c.wall) / 1e6, 1)) ms")
+            }
+        }
+        let totals = zip(decode, compile).map { Span(wall: $0.wall + $1.wall, cpu: $0.cpu + $1.cpu) }
+        let total = Summary(wall: totals)
+        let compileOnly = Summary(wall: compile)
+        let mb = Double(blob.code.count) / 1e6
+        return CompileResult(targetMB: megabytes, codeBytes: blob.code.count, instructions: instructions,
+                             nativeBytes: native, parse: Summary(wall: parse), decode: Summary(wall: decode),
+                             compile: compileOnly, total: total, totalCPU: Summary(cpu: totals),
+                             mbPerSecond: mb / (total.median / 1e9), mbPerSecondBest: mb / (total.min / 1e9),
+                             nsPerInstruction: total.median / Double(instructions),
+                             compileOnlyMBPerSecond: mb / (compileOnly.median / 1e9))
+    }
+}

@@ -1,0 +1,117 @@
+// alcatraz-spawn-bench: how fast locked-down workers can be had, against the floor of a bare
+// clone() with the same namespaces, measured in the same run and interleaved in rounds so that
+// both see the same machine load.
+//
+//   alcatraz-spawn-bench [--workers N] [--rounds R] [--worker PATH]
+//
+// Worker: the supervisor's request to the spawner -> fork -> full lockdown (user, mount, IPC,
+// UTS, cgroup namespaces, PID namespace from the spawner, fd renumbering, tmpfs + pivot_root,
+// rlimits, capabilities, no_new_privs, JIT fault handler, seccomp) -> the ready byte read by
+// the supervisor. Then SIGKILL through the pidfd and the spawner's exit report.
+// Floor: clone(CLONE_NEWUSER|NEWNS|NEWPID|NEWIPC|NEWUTS|NEWCGROUP) from this process -> the
+// child writes one byte on a pipe -> the parent reads it; then exit and waitpid.
+// Per second: one after another, including the teardown, for both (so the same accounting).
+import CShims
+import Sandbox
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func median(_ values: [UInt64]) -> Double {
+    let s = values.sorted()
+    guard !s.isEmpty else { return 0 }
+    return s.count % 2 == 1 ? Double(s[s.count / 2]) : Double(s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func fail(_ message: String) -> Never {
+    _ = "alcatraz-spawn-bench: \(message)\n".withCString { write(2, $0, strlen($0)) }
+    exit(1)
+}
+
+func formatted(_ value: Double, _ decimals: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    var text = "\(rounded)"
+    if let dot = text.firstIndex(of: ".") {
+        let have = text.distance(from: dot, to: text.endIndex) - 1
+        if have < decimals { text += String(repeating: "0", count: decimals - have) }
+    }
+    return text
+}
+
+var workers = 200
+var rounds = 5
+var workerPath: String = {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    return exe.lastIndex(of: "/").map { String(exe[...$0]) + "alcatraz-worker" } ?? "alcatraz-worker"
+}()
+var arguments = Array(CommandLine.arguments.dropFirst())
+while !arguments.isEmpty {
+    let flag = arguments.removeFirst()
+    guard let value = arguments.first else { fail("\(flag) needs a value") }
+    arguments.removeFirst()
+    switch flag {
+    case "--workers": workers = Int(value) ?? workers
+    case "--rounds": rounds = Int(value) ?? rounds
+    case "--worker": workerPath = value
+    default: fail("unknown option \(flag); usage: alcatraz-spawn-bench [--workers N] [--rounds R] [--worker PATH]")
+    }
+}
+
+let namespaces = SB_CLONE_NEWUSER | SB_CLONE_NEWNS | SB_CLONE_NEWPID | SB_CLONE_NEWIPC | SB_CLONE_NEWUTS | SB_CLONE_NEWCGROUP
+let client: SpawnerClient
+do {
+    client = try SpawnerClient(executablePath: workerPath)
+} catch {
+    fail("\(error)")
+}
+var workerLatency: [UInt64] = [], floorLatency: [UInt64] = []
+var workerWall: UInt64 = 0, floorWall: UInt64 = 0
+let perRound = max(1, workers / rounds)
+// Warm up both paths (page cache, the spawner's first fork) outside the measurement.
+for _ in 0..<5 {
+    _ = sb_clone_floor_nanos(namespaces)
+    if let w = try? client.requestWorker() { try? client.waitUntilReady(w); client.kill(w); _ = try? client.waitForOutcome(w) }
+}
+for _ in 0..<rounds {
+    let floorStart = now()
+    for _ in 0..<perRound {
+        let ns = sb_clone_floor_nanos(namespaces)
+        if ns < 0 { fail("clone with namespaces failed: errno \(errno) (run as root, or enable user namespaces)") }
+        floorLatency.append(UInt64(ns))
+    }
+    floorWall += now() - floorStart
+    let workerStart = now()
+    for _ in 0..<perRound {
+        let t0 = now()
+        do {
+            let w = try client.requestWorker()
+            try client.waitUntilReady(w)
+            workerLatency.append(now() - t0)
+            client.kill(w)
+            _ = try client.waitForOutcome(w)
+        } catch {
+            fail("\(error)")
+        }
+    }
+    workerWall += now() - workerStart
+}
+client.shutdown()
+
+let wMedian = median(workerLatency), fMedian = median(floorLatency)
+let wRate = Double(workerLatency.count) / (Double(workerWall) / 1e9)
+let fRate = Double(floorLatency.count) / (Double(floorWall) / 1e9)
+print("samples: \(workerLatency.count) workers, \(floorLatency.count) bare clones, in \(rounds) interleaved rounds")
+print("                              median fork-to-ready   per second (incl. teardown)")
+print("locked-down worker            \(formatted(wMedian / 1e6, 3)) ms               \(formatted(wRate, 0))")
+print("bare clone(), same namespaces \(formatted(fMedian / 1e6, 3)) ms               \(formatted(fRate, 0))")
+print("ratio (worker / floor)        \(formatted(wMedian / fMedian, 2))x latency, \(formatted(fRate / wRate, 2))x throughput")

@@ -1,0 +1,55 @@
+// A live locked-down production worker with the JIT loaded, inspected from outside while its
+// guest code runs.
+import Foundation
+import PVMAssembler
+import Sandbox
+import SandboxedExecution
+import WireProtocol
+import XCTest
+
+final class LiveJITWorkerTests: XCTestCase {
+    func testWorkerRunningJITCodeIsSealedAndHasNoWritableExecutableMemory() throws {
+        let spawner = try SpawnerClient(executablePath: Build.workerPath)
+        defer { spawner.shutdown() }
+        let worker = try spawner.requestWorker()
+        try spawner.waitUntilReady(worker)
+        let job = WorkerJob(jobId: 1, program: try Assembler.assemble(Programs.spin), input: [],
+                            gas: 1 << 60, engine: .jit)
+        let frame = Frame.encode(WorkerMessage.job(job))
+        XCTAssertEqual(frame.withUnsafeBytes { send(worker.jobFD, $0.baseAddress, $0.count, 0) }, frame.count)
+
+        // The second filter appears once the code is RX and sealed, just before the guest runs.
+        var status = ""
+        for _ in 0..<200 {
+            status = try String(contentsOfFile: "/proc/\(worker.pid)/status", encoding: .utf8)
+            if status.contains("Seccomp_filters:\t2") { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        XCTAssertTrue(status.contains("Seccomp:\t2"), status)
+        XCTAssertTrue(status.contains("Seccomp_filters:\t2"), "executable memory not sealed: \(status)")
+        XCTAssertTrue(status.contains("SigCgt:\t0000000000000440"), "JIT fault handler (SIGSEGV, SIGBUS) missing: \(status)")
+        XCTAssertTrue(status.contains("NoNewPrivs:\t1"), status)
+        XCTAssertTrue(status.contains("CapEff:\t0000000000000000"), status)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker.pid)/fd"), ["3"])
+
+        // Read to the end: /proc files report size 0, and a one-shot read stops at a page.
+        let handle = try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/\(worker.pid)/maps"))
+        let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        try handle.close()
+        var anonymousCode = 0
+        var guestReservation = false
+        for line in maps {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let perms = fields[1]
+            XCTAssertFalse(perms.contains("w") && perms.contains("x"), "W+X mapping: \(line)")
+            if perms == "r-xp" && fields.count == 5 { anonymousCode += 1 }
+            let range = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
+            if range.count == 2, range[0] <= 0x10_0000_0000, range[1] > 0x10_0000_0000 { guestReservation = true }
+        }
+        XCTAssertGreaterThanOrEqual(anonymousCode, 1, "no anonymous RX mapping (JIT code): \(maps)")
+        XCTAssertTrue(guestReservation, "no guest reservation at 0x10_0000_0000")
+
+        XCTAssertEqual(spawner.kill(worker), 0)
+        XCTAssertEqual(try spawner.waitForOutcome(worker), .timedOut)
+    }
+}

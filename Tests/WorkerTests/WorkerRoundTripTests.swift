@@ -1,0 +1,127 @@
+// The production worker end to end: a real spawner, full lockdown (seccomp included), one job
+// per worker, on both engines, for every outcome; and the sandboxed result equals the
+// in-process one.
+import Foundation
+import PVM
+import PVMAssembler
+import Sandbox
+import SandboxedExecution
+import WireProtocol
+import XCTest
+
+final class WorkerRoundTripTests: XCTestCase {
+    nonisolated(unsafe) static var shared: SandboxedExecutor?
+
+    var executor: SandboxedExecutor {
+        get throws {
+            if let e = Self.shared { return e }
+            let e = try Build.executor()
+            Self.shared = e
+            return e
+        }
+    }
+
+    func job(_ source: String, input: [UInt8] = [], gas: Int64 = 10_000, engine: Engine, id: UInt64 = 7) throws -> WorkerJob {
+        WorkerJob(jobId: id, program: try Assembler.assemble(source), input: input, gas: gas, engine: engine)
+    }
+
+    func testHaltWithOutputOnBothEngines() throws {
+        for engine in Engine.allCases {
+            let result = try executor.run(try job(Programs.echo, input: Array("hello".utf8), engine: engine, id: 41))
+            XCTAssertEqual(result.jobId, 41)
+            guard case let .halt(state) = result.outcome else { return XCTFail("\(engine): \(result.outcome)") }
+            XCTAssertEqual(state.output, Array("hello".utf8), "\(engine)")
+            XCTAssertEqual(state.gasUsed, 1, "\(engine)")
+            XCTAssertEqual(state.registers[7], 0xFEFF_0000, "\(engine)")
+            XCTAssertGreaterThan(result.compileNanos, 0, "\(engine)")
+        }
+    }
+
+    func testPanicOnBothEngines() throws {
+        for engine in Engine.allCases {
+            XCTAssertEqual(try executor.run(try job(Programs.panic, engine: engine)).outcome, .panic(pc: 3), "\(engine)")
+        }
+    }
+
+    func testOutOfGasOnBothEngines() throws {
+        for engine in Engine.allCases {
+            XCTAssertEqual(try executor.run(try job(Programs.spin, gas: 100_000, engine: engine)).outcome, .outOfGas, "\(engine)")
+        }
+    }
+
+    func testPageFaultOnBothEnginesTheJITFaultHandlerWorksUnderSeccomp() throws {
+        // On the JIT this store faults in hardware: the SIGSEGV handler (installed in the
+        // "job preparation" step) runs and returns through rt_sigreturn, under the filter.
+        for engine in Engine.allCases {
+            XCTAssertEqual(try executor.run(try job(Programs.pageFault, engine: engine)).outcome,
+                           .pageFault(address: 0x4000_0000), "\(engine)")
+        }
+    }
+
+    func testBadCodeOnBothEnginesCarriesTheDecoderMessage() throws {
+        let limits = WorkerLimits(maxGuestMemoryBytes: 1 << 30, maxStackBytes: 1 << 24, engine: .interpreter)
+        for engine in Engine.allCases {
+            var l = limits
+            l.engine = engine
+            let result = try executor.run(WorkerJob(jobId: 3, blob: [1, 2, 3, 4], input: [], gasLimit: 100, limits: l))
+            var expected = ""
+            do { _ = try StandardProgram(decoding: [1, 2, 3, 4]) } catch { expected = error.description }
+            XCTAssertEqual(result.outcome, .badCode(message: expected), "\(engine)")
+            XCTAssertFalse(expected.isEmpty)
+        }
+    }
+
+    func testStackLimitOfTheJobIsApplied() throws {
+        let source = ".stack_size 65536\n" + Programs.echo
+        let limits = WorkerLimits(maxGuestMemoryBytes: 1 << 30, maxStackBytes: 4096, engine: .jit)
+        let blob = try Assembler.assemble(source).encoded()
+        let result = try executor.run(WorkerJob(jobId: 1, blob: blob, input: [], gasLimit: 100, limits: limits))
+        guard case .badCode = result.outcome else { return XCTFail("\(result.outcome)") }
+    }
+
+    func testSandboxedReportsEqualInProcessResults() throws {
+        let cases: [(String, [UInt8], Int64)] = [
+            (Programs.echo, Array("abc".utf8), 10), (Programs.panic, [], 10), (Programs.spin, [], 5_000),
+            (Programs.pageFault, [], 10), (Programs.logs, [], 1_000), (Programs.logs, [], 15),
+        ]
+        for (source, input, gas) in cases {
+            for engine in Engine.allCases {
+                let report = try executor.report(try job(source, input: input, gas: gas, engine: engine))
+                let expected = try Programs.inProcess(source, input: input, gas: gas, engine: engine)
+                XCTAssertEqual(try report.invocationResult(), expected, "\(engine): \(source)")
+            }
+        }
+    }
+
+    func testAWorkerRunsOneJobOnly() throws {
+        // Two requests in one go: the worker answers the first and exits; the second is never read.
+        let spawner = try SpawnerClient(executablePath: Build.workerPath)
+        defer { spawner.shutdown() }
+        let worker = try spawner.requestWorker()
+        try spawner.waitUntilReady(worker)
+        let request = Frame.encode(WorkerMessage.job(try job(Programs.echo, engine: .interpreter)))
+        let twice = request + request
+        XCTAssertEqual(twice.withUnsafeBytes { send(worker.jobFD, $0.baseAddress, $0.count, 0) }, twice.count)
+        var decoder = FrameDecoder(maximumPayload: 1 << 20)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(worker.jobFD, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            try decoder.feed(buffer[0..<n])
+        }
+        XCTAssertEqual(decoder.readyCount, 1)
+        XCTAssertEqual(try spawner.waitForOutcome(worker), .exited(code: 0))
+    }
+
+    func testMalformedRequestEndsTheWorkerWithoutAnAnswer() throws {
+        let spawner = try SpawnerClient(executablePath: Build.workerPath)
+        defer { spawner.shutdown() }
+        let worker = try spawner.requestWorker()
+        try spawner.waitUntilReady(worker)
+        let frame: [UInt8] = [3, 0, 0, 0, 1, 2, 3]
+        XCTAssertEqual(frame.withUnsafeBytes { send(worker.jobFD, $0.baseAddress, $0.count, 0) }, frame.count)
+        var byte: UInt8 = 0
+        XCTAssertEqual(read(worker.jobFD, &byte, 1), 0)
+        XCTAssertEqual(try spawner.waitForOutcome(worker), .exited(code: 3))
+    }
+}
