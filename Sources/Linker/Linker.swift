@@ -288,7 +288,7 @@ struct LinkContext {
         case .beq, .bne, .blt, .bge, .bltu, .bgeu, .sb, .sh, .sw, .sd: used = (false, true, true)
         case .jalr, .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu, .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli,
              .srai, .addiw, .slliw, .srliw, .sraiw, .rori, .roriw, .clz, .ctz, .cpop, .clzw, .ctzw, .cpopw, .sextb,
-             .sexth, .zexth, .rev8:
+             .sexth, .zexth, .rev8, .lr:
             used = (true, true, false)
         case .nop, .unimp, .hostcall: used = (false, false, false)
         default: used = (true, true, true)
@@ -564,6 +564,9 @@ struct LinkContext {
         case .nop: return
         case .unimp: e.op0(.trap); return
         case .hostcall: e.imm(.ecalli, imm); return
+        case .lr, .sc, .amo:
+            try translateAtomic(ins, rd, rs1, rs2, &e, unsupported)
+            return
         case .lui:
             if rd != z { e.ri(.load_imm, rd, imm) }
             return
@@ -677,6 +680,52 @@ struct LinkContext {
         default:
             try translateRegReg(ins.op, rd, rs1, rs2, &e, unsupported)
         }
+    }
+
+    /// The A extension on a single-threaded machine: `lr` is a load, `sc` a store that always
+    /// succeeds (rd ← 0), and an AMO a load, the operation and a store. The AMO needs two scratch
+    /// registers: two registers it does not use are saved just below sp (memory the ABI leaves
+    /// free: there are no signal handlers on the PVM) and restored afterwards.
+    func translateAtomic(_ ins: RVInst, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8, _ e: inout Emitter,
+                         _ unsupported: (String) -> LinkError) throws(LinkError) {
+        let z = zeroReg
+        let double = ins.imm & 0x100 != 0
+        let f5 = ins.imm & 0x1F
+        guard rs1 != z else { throw unsupported("an atomic access to absolute address 0 (through zero)") }
+        let load: Opcode = double ? .load_ind_u64 : .load_ind_i32
+        let store: Opcode = double ? .store_ind_u64 : .store_ind_u32
+        switch ins.op {
+        case .lr:
+            if rd != z { e.rri(load, rd, rs1, 0) }
+            return
+        case .sc:
+            if rs2 == z { e.rii(double ? .store_imm_ind_u64 : .store_imm_ind_u32, rs1, 0, 0) } else { e.rri(store, rs2, rs1, 0) }
+            if rd != z { e.ri(.load_imm, rd, 0) }
+            return
+        default: break
+        }
+        let sp: UInt8 = 1
+        let temps = [UInt8](0...12).filter { $0 != sp && $0 != rd && $0 != rs1 && $0 != rs2 }
+        let (old, new) = (temps[0], temps[1])
+        e.rri(.store_ind_u64, old, sp, UInt64(bitPattern: -8))
+        e.rri(.store_ind_u64, new, sp, UInt64(bitPattern: -16))
+        e.rri(load, old, rs1, 0)
+        if rs2 == z { e.ri(.load_imm, new, 0) } else if double { e.rr(.move_reg, new, rs2) } else { e.rri(.add_imm_32, new, rs2, 0) }
+        switch f5 {
+        case 1: break                                                   // amoswap
+        case 0: e.rrr(double ? .add_64 : .add_32, new, old, new)        // amoadd
+        case 4: e.rrr(.xor, new, old, new)                              // amoxor
+        case 12: e.rrr(.and, new, old, new)                             // amoand
+        case 8: e.rrr(.or, new, old, new)                               // amoor
+        case 16: e.rrr(.min, new, old, new)                             // amomin (32-bit values are sign-extended)
+        case 20: e.rrr(.max, new, old, new)                             // amomax
+        case 24: e.rrr(.min_u, new, old, new)                           // amominu (sign extension keeps the u32 order)
+        default: e.rrr(.max_u, new, old, new)                           // amomaxu
+        }
+        e.rri(store, new, rs1, 0)
+        if rd != z { e.rr(.move_reg, rd, old) }
+        e.rri(.load_ind_u64, old, sp, UInt64(bitPattern: -8))
+        e.rri(.load_ind_u64, new, sp, UInt64(bitPattern: -16))
     }
 
     func translateBranch(_ op: RVOp, _ a: UInt8, _ b: UInt8, _ target: Int, _ e: inout Emitter) {

@@ -18,6 +18,8 @@ enum RVOp: UInt8 {
     case unimp
     /// The SDK host call: custom-0 I-type, imm = the host-call id (see alcatraz.h).
     case hostcall
+    /// A extension, translated for a single-threaded machine. `imm` = funct5 | (doubleword ? 0x100 : 0).
+    case lr, sc, amo
 }
 
 struct RVInst {
@@ -185,7 +187,12 @@ enum RVDecoder {
             if w == 0xC000_1073 { return .success(RVInst(op: .unimp)) }  // unimp = csrrw x0, cycle, x0
             return bad("csr/system instruction \(hex32(w))", "control and status registers do not exist on the PVM")
         case 0x2F:
-            return bad("atomic instruction \(hex32(w))", "the A extension (lr/sc/amo*) is not supported; guests are single-threaded, avoid <stdatomic.h> and __sync/__atomic builtins")
+            let f5 = bits(w, 31, 27)
+            guard f3 == 2 || f3 == 3, [0, 1, 2, 3, 4, 8, 12, 16, 20, 24, 28].contains(f5), f5 != 2 || rs2 == 0 else {
+                return bad("atomic instruction \(hex32(w))", "not a recognised RV64A instruction")
+            }
+            let op: RVOp = f5 == 2 ? .lr : f5 == 3 ? .sc : .amo
+            return .success(RVInst(op: op, rd: rd, rs1: rs1, rs2: op == .lr ? 0 : rs2, imm: Int64(f5) | (f3 == 3 ? 0x100 : 0)))
         case 0x07, 0x27, 0x43, 0x47, 0x4B, 0x4F, 0x53:
             return bad("floating-point instruction \(hex32(w))", "floating point is not supported (build for rv64emac with -mabi=lp64e and avoid float/double)")
         case 0x0B:
@@ -311,6 +318,7 @@ extension RVOp {
         case .sexth: return "sext.h"
         case .zexth: return "zext.h"
         case .hostcall: return "host call (.insn custom-0)"
+        case .lr, .sc, .amo: return "atomic \(self)"
         default: return String(describing: self)
         }
     }

@@ -113,6 +113,18 @@ final class GuestParityTests: XCTestCase {
         try check(ops, inputs)
     }
 
+    /// C11 atomics and __sync builtins (lr/sc/amo*), translated for the single-threaded PVM.
+    func testAtomics() throws {
+        let atomics = GuestBuild.root.appendingPathComponent("Tests/Fixtures/guest/atomics.c").path
+        try check(atomics, [le64(0xFFFF_FFFF_8000_0005) + le64(0x1_2345_6789), le64(7) + le64(7),
+                            le64(0) + le64(UInt64.max), le64(0x8000_0000_0000_0000) + le64(1)])
+        // The RISC-V really contains A-extension instructions (opcode 0x2F).
+        let elf = try GuestBuild.elf(atomics)
+        var amo = 0
+        for i in stride(from: 0, to: elf.count - 4, by: 2) where elf[i] & 0x7F == 0x2F && elf[i] & 3 == 3 && (elf[i + 1] >> 4) & 7 >= 2 { amo += 1 }
+        XCTAssertGreaterThan(amo, 10)
+    }
+
     /// The same operations at -O0 and -Os (different instruction selection, more x0 uses).
     func testOperationsOtherOptimisationLevels() throws {
         let ops = GuestBuild.root.appendingPathComponent("Tests/Fixtures/guest/ops.c").path
