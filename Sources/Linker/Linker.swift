@@ -502,7 +502,9 @@ struct LinkContext {
 
     mutating func markControlFlow() throws(LinkError) {
         guard let entry = instruction(at: elf.entry) else {
-            throw LinkError(.unsupportedFile, "the entry point 0x\(String(elf.entry, radix: 16)) is not the start of an instruction in an executable section")
+            let hint = elf.symbols.contains { $0.name == "alcatraz_start" } ? ""
+                : " (there is no symbol alcatraz_start: define the entry point with ALCATRAZ_ENTRY(fn) from alcatraz.h)"
+            throw LinkError(.unsupportedFile, "the entry point 0x\(String(elf.entry, radix: 16)) is not the start of an instruction in an executable section\(hint)")
         }
         isTarget[entry] = true
         for k in 0..<insts.count {

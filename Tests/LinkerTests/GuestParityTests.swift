@@ -125,6 +125,48 @@ final class GuestParityTests: XCTestCase {
         XCTAssertGreaterThan(amo, 10)
     }
 
+    /// Every example and benchmark at -O0, -O1, -Os and -O3 gives the output of the native -O2 build.
+    func testOtherOptimisationLevels() throws {
+        let cases: [(String, [UInt8])] = [
+            ("Guest/examples/hello.c", Array("Bob".utf8)), ("Guest/examples/validate.c", state(nonce: 1) + block(nonce: 2, [(0, 1, 2, 3), (5, 4, 3, 10_000)])),
+            ("Guest/bench/sieve.c", le32(3000)), ("Guest/bench/sha256.c", le32(300)), ("Guest/bench/fib.c", [15]),
+            ("Guest/bench/interp.c", le32(200)), ("Guest/bench/sort.c", le32(300)), ("Guest/bench/frames.c", le32(5)),
+        ]
+        for flags in ["-O0", "-O1", "-Os", "-O3"] {
+            for (source, input) in cases {
+                let program = try Linker.link(elf: try GuestBuild.elf(source, extraFlags: flags))
+                let r = try GuestBuild.runBoth(program, input: input)
+                XCTAssertEqual(r.status, .halt(output: try GuestBuild.runNative(try GuestBuild.native(source), input: input)), "\(source) \(flags)")
+            }
+        }
+    }
+
+    /// The gas host call returns the gas left after its own cost.
+    func testGasHostCall() throws {
+        let src = GuestBuild.scratch.appendingPathComponent("gas.c")
+        try """
+        #include "alcatraz.h"
+        static uint64_t o[2];
+        ALCATRAZ_ENTRY(run)
+        static alc_output run(const unsigned char *in, unsigned long len) {
+            (void)in; (void)len;
+            o[0] = alc_gas();
+            o[1] = alc_gas();
+            return alc_out(o, sizeof o);
+        }
+        """.write(to: src, atomically: true, encoding: .utf8)
+        let program = try Linker.link(elf: try GuestBuild.elf(src.path))
+        let r = try GuestBuild.runBoth(program, input: [], gas: 100_000)
+        guard case .halt(let out) = r.status, out.count == 16 else { return XCTFail("\(r.status)") }
+        let first = out[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let second = out[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        XCTAssertLessThan(first, 100_000 - 10)
+        XCTAssertGreaterThan(first, 100_000 - 100)
+        // Both calls are in one basic block, whose instructions were all charged on entry: the
+        // second call differs only by its own 10.
+        XCTAssertEqual(second, first - 10)
+    }
+
     /// The same operations at -O0 and -Os (different instruction selection, more x0 uses).
     func testOperationsOtherOptimisationLevels() throws {
         let ops = GuestBuild.root.appendingPathComponent("Tests/Fixtures/guest/ops.c").path
