@@ -22,7 +22,8 @@ struct ELFFile {
     }
 
     struct Symbol {
-        var name: String
+        /// Offset of the name in the symbol string table (see `name(of:)`).
+        var nameOffset: UInt32
         var value: UInt64
         var size: UInt64
         var info: UInt8
@@ -50,6 +51,8 @@ struct ELFFile {
     var flags: UInt32 = 0
     var sections: [Section] = []
     var symbols: [Symbol] = []
+    /// The string table of the symbol table.
+    var symbolNames: Section?
     var relocations: [Rela] = []
 
     init(_ bytes: [UInt8]) throws(LinkError) {
@@ -153,14 +156,13 @@ struct ELFFile {
             guard Int(symtab.link) < sections.count else {
                 throw LinkError(.malformed, "symbol table '\(symtab.name)' links to string table \(symtab.link), which does not exist")
             }
-            let strtab = sections[Int(symtab.link)]
+            symbolNames = sections[Int(symtab.link)]
             let count = Int(symtab.size / 24)
             symbols.reserveCapacity(count)
             for i in 0..<count {
                 let p = Int(symtab.offset) + i * 24
-                let name = try string(in: strtab, at: UInt64(try u32(p, "st_name")), what: "name of symbol \(i)")
-                symbols.append(Symbol(name: name, value: try u64(p + 8, "st_value"), size: try u64(p + 16, "st_size"),
-                                      info: bytes[p + 4], shndx: try u16(p + 6, "st_shndx")))
+                symbols.append(Symbol(nameOffset: try u32(p, "st_name"), value: try u64(p + 8, "st_value"),
+                                      size: try u64(p + 16, "st_size"), info: bytes[p + 4], shndx: try u16(p + 6, "st_shndx")))
             }
         }
 
@@ -221,6 +223,12 @@ struct ELFFile {
         while i < end && bytes[i] != 0 { i += 1 }
         guard i < end else { throw LinkError(.malformed, "\(what): string at offset \(offset) in '\(table.name)' is not NUL-terminated") }
         return String(decoding: bytes[start..<i], as: UTF8.self)
+    }
+
+    /// A symbol's name, decoded when needed (messages); "<bad name>" if the string table is broken.
+    func name(of sym: Symbol) -> String {
+        guard let table = symbolNames else { return "" }
+        return (try? string(in: table, at: UInt64(sym.nameOffset), what: "symbol name")) ?? "<bad name>"
     }
 
     /// The bytes of a section (empty for NOBITS). The range was checked when the headers were read.

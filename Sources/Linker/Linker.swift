@@ -102,7 +102,7 @@ struct LinkContext {
         if let sec = elf.sections.first(where: { $0.isAlloc && $0.size > 0 && addr >= $0.addr && addr - $0.addr < $0.size }) {
             s = "\(sec.name)+0x\(String(addr - sec.addr, radix: 16)) (address \(s)"
             if let f = elf.symbols.first(where: { $0.type == ELFFile.STT_FUNC && addr >= $0.value && addr - $0.value < max($0.size, 1) }) {
-                s += ", in function \(f.name)+0x\(String(addr - f.value, radix: 16))"
+                s += ", in function \(elf.name(of: f))+0x\(String(addr - f.value, radix: 16))"
             }
             s += ")"
         }
@@ -293,7 +293,10 @@ struct LinkContext {
         case .nop, .unimp, .hostcall: used = (false, false, false)
         default: used = (true, true, true)
         }
-        for (u, r) in [(used.rd, ins.rd), (used.rs1, ins.rs1), (used.rs2, ins.rs2)] where u && regMap[Int(r)] == badReg {
+        let bad: UInt8? = used.rd && regMap[Int(ins.rd)] == badReg ? ins.rd
+            : used.rs1 && regMap[Int(ins.rs1)] == badReg ? ins.rs1
+            : used.rs2 && regMap[Int(ins.rs2)] == badReg ? ins.rs2 : nil
+        if let r = bad {
             let why = r == 3 ? "gp (x3), which the PVM does not provide (do not use __global_pointer$ or linker relaxation)"
                 : r == 4 ? "tp (x4), which the PVM does not provide (thread-local storage is not supported)"
                 : "\(abiNames[Int(r)]) (x\(r)), which does not exist in RV64E (build with -march=rv64emac -mabi=lp64e)"
@@ -319,7 +322,8 @@ struct LinkContext {
 
     /// S + A of a relocation, translated to the guest: data addresses to the PVM layout, code
     /// addresses to instruction indices.
-    func resolve(_ r: ELFFile.Rela, at site: String) throws(LinkError) -> Resolved {
+    func resolve(_ r: ELFFile.Rela, at siteText: @autoclosure () -> String) throws(LinkError) -> Resolved {
+        var site: String { siteText() }
         guard Int(r.symbol) < max(elf.symbols.count, 1) else {
             throw LinkError(.malformed, "relocation \(RV.name(r.type)) at \(site) names symbol \(r.symbol), but the symbol table has \(elf.symbols.count)")
         }
@@ -329,12 +333,12 @@ struct LinkContext {
             return .value(sym.value &+ UInt64(bitPattern: r.addend))
         }
         guard sym.shndx < ELFFile.SHN_LORESERVE, Int(sym.shndx) < elf.sections.count else {
-            throw LinkError(.relocation, "relocation \(RV.name(r.type)) at \(site): symbol '\(sym.name)' is in the unsupported section index \(sym.shndx)")
+            throw LinkError(.relocation, "relocation \(RV.name(r.type)) at \(site): symbol '\(elf.name(of: sym))' is in the unsupported section index \(sym.shndx)")
         }
         let sec = Int(sym.shndx)
         let s = sym.type == ELFFile.STT_SECTION ? elf.sections[sec].addr : sym.value
         let target = s &+ UInt64(bitPattern: r.addend)
-        let name = sym.name.isEmpty ? elf.sections[sec].name : sym.name
+        var name: String { let n = elf.name(of: sym); return n.isEmpty ? elf.sections[sec].name : n }
         switch classOf[sec] {
         case .code:
             guard let k = instruction(at: target) else {
@@ -368,7 +372,7 @@ struct LinkContext {
             let sec = elf.sections[targetSection]
             if r.type == RV.RELAX || r.type == RV.ALIGN || r.type == RV.NONE { continue }
             stats.relocations += 1
-            let site = "\(sec.name)+0x\(String(r.offset &- sec.addr, radix: 16))"
+            var site: String { "\(sec.name)+0x\(String(r.offset &- sec.addr, radix: 16))" }
             switch classOf[targetSection] {
             case .other, .stackSize:
                 continue  // debug information and other unloaded sections
@@ -415,7 +419,7 @@ struct LinkContext {
                 }
                 insts[k].imm = Int64(Int32(truncatingIfNeeded: (v &+ 0x800) & ~0xFFF))
             case RV.LO12_I, RV.LO12_S:
-                let isStore = [.sb, .sh, .sw, .sd].contains(op)
+                let isStore = op.isStore
                 try expect(r.type == RV.LO12_S ? isStore : !isStore && op != .lui && op != .auipc, r.type == RV.LO12_S ? "a store" : "an I-type instruction")
                 let v = guestValue(try resolve(r, at: site))
                 insts[k].imm = (Int64(v & 0xFFF) << 52) >> 52
@@ -437,7 +441,7 @@ struct LinkContext {
         }
         for r in pcrelLo {
             let sec = elf.sections[Int(elf.sections[r.section].info)]
-            let site = "\(sec.name)+0x\(String(r.offset &- sec.addr, radix: 16))"
+            var site: String { "\(sec.name)+0x\(String(r.offset &- sec.addr, radix: 16))" }
             guard let k = instruction(at: r.offset) else {
                 throw LinkError(.relocation, "relocation \(RV.name(r.type)) at \(site) is not at the start of an instruction")
             }
@@ -450,7 +454,7 @@ struct LinkContext {
             guard pcrelValues[hiAddr] != nil else {
                 throw LinkError(.relocation, "relocation \(RV.name(r.type)) at \(location(addrs[k])) pairs with 0x\(String(hiAddr, radix: 16)), which has no R_RISCV_PCREL_HI20")
             }
-            let isStore = [.sb, .sh, .sw, .sd].contains(insts[k].op)
+            let isStore = insts[k].op.isStore
             guard isStore == (r.type == RV.PCREL_LO12_S), insts[k].op != .lui, insts[k].op != .auipc else {
                 throw LinkError(.relocation, "relocation \(RV.name(r.type)) at \(location(addrs[k])) is on `\(insts[k].op.mnemonic)`")
             }
@@ -474,7 +478,8 @@ struct LinkContext {
         }
     }
 
-    mutating func applyDataRelocation(_ r: ELFFile.Rela, section sec: Int, site: String) throws(LinkError) {
+    mutating func applyDataRelocation(_ r: ELFFile.Rela, section sec: Int, site siteText: @autoclosure () -> String) throws(LinkError) {
+        var site: String { siteText() }
         let s = elf.sections[sec]
         let width: UInt64
         switch r.type {
@@ -502,7 +507,7 @@ struct LinkContext {
 
     mutating func markControlFlow() throws(LinkError) {
         guard let entry = instruction(at: elf.entry) else {
-            let hint = elf.symbols.contains { $0.name == "alcatraz_start" } ? ""
+            let hint = elf.symbols.contains { elf.name(of: $0) == "alcatraz_start" } ? ""
                 : " (there is no symbol alcatraz_start: define the entry point with ALCATRAZ_ENTRY(fn) from alcatraz.h)"
             throw LinkError(.unsupportedFile, "the entry point 0x\(String(elf.entry, radix: 16)) is not the start of an instruction in an executable section\(hint)")
         }

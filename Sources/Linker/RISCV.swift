@@ -45,6 +45,9 @@ struct RVDecodeFailure: Error {
 }
 
 enum RVDecoder {
+    static let branchOps: [RVOp?] = [.beq, .bne, nil, nil, .blt, .bge, .bltu, .bgeu]
+    static let loadOps: [RVOp?] = [.lb, .lh, .lw, .ld, .lbu, .lhu, .lwu, nil]
+    static let storeOps: [RVOp?] = [.sb, .sh, .sw, .sd, nil, nil, nil, nil]
     /// Decodes the 32-bit instruction `w`.
     static func decode32(_ w: UInt32) -> Result<RVInst, RVDecodeFailure> {
         let opcode = w & 0x7F
@@ -66,16 +69,13 @@ enum RVDecoder {
             return i(.jalr, immI)
         case 0x63:
             let imm = (bits(w, 31, 31) << 12) | (bits(w, 7, 7) << 11) | (bits(w, 30, 25) << 5) | (bits(w, 11, 8) << 1)
-            let ops: [RVOp?] = [.beq, .bne, nil, nil, .blt, .bge, .bltu, .bgeu]
-            guard let op = ops[Int(f3)] else { return unknown }
+            guard let op = RVDecoder.branchOps[Int(f3)] else { return unknown }
             return .success(RVInst(op: op, rs1: rs1, rs2: rs2, imm: sext(imm, 13)))
         case 0x03:
-            let ops: [RVOp?] = [.lb, .lh, .lw, .ld, .lbu, .lhu, .lwu, nil]
-            guard let op = ops[Int(f3)] else { return unknown }
+            guard let op = RVDecoder.loadOps[Int(f3)] else { return unknown }
             return i(op, immI)
         case 0x23:
-            let ops: [RVOp?] = [.sb, .sh, .sw, .sd, nil, nil, nil, nil]
-            guard let op = ops[Int(f3)] else { return unknown }
+            guard let op = RVDecoder.storeOps[Int(f3)] else { return unknown }
             return .success(RVInst(op: op, rs1: rs1, rs2: rs2, imm: sext((f7 << 5) | UInt32(rd), 12)))
         case 0x13:
             switch f3 {
@@ -263,8 +263,12 @@ enum RVDecoder {
             case 1: ins = RVInst(op: .srai, rd: rs1P, rs1: rs1P, imm: shamt)
             case 2: ins = RVInst(op: .andi, rd: rs1P, rs1: rs1P, imm: sext((bits(x, 12, 12) << 5) | bits(x, 6, 2), 6))
             default:
-                let ops: [RVOp?] = bits(x, 12, 12) == 0 ? [.sub, .xor, .or, .and] : [.subw, .addw, nil, nil]
-                guard let op = ops[Int(bits(x, 6, 5))] else { return bad(hex16(h), "not a recognised RV64C instruction") }
+                let sel = Int(bits(x, 6, 5))
+                let op: RVOp
+                if bits(x, 12, 12) == 0 { op = sel == 0 ? .sub : sel == 1 ? .xor : sel == 2 ? .or : .and } else {
+                    guard sel < 2 else { return bad(hex16(h), "not a recognised RV64C instruction") }
+                    op = sel == 0 ? .subw : .addw
+                }
                 ins = RVInst(op: op, rd: rs1P, rs1: rs1P, rs2: rdP)
             }
         case (1, 5):  // c.j
@@ -311,6 +315,13 @@ func hex16(_ w: UInt16) -> String { "0x" + pad(String(w, radix: 16), 4) }
 func pad(_ s: String, _ n: Int) -> String { String(repeating: "0", count: max(0, n - s.count)) + s }
 
 extension RVOp {
+    var isStore: Bool {
+        switch self {
+        case .sb, .sh, .sw, .sd: return true
+        default: return false
+        }
+    }
+
     /// The assembler mnemonic, for messages.
     var mnemonic: String {
         switch self {
