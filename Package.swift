@@ -40,7 +40,7 @@ let package = Package(
     targets: [
         .target(name: "PVM", swiftSettings: optimize),
         .target(name: "PVMAssembler", dependencies: ["PVM"]),
-        .target(name: "Linker", dependencies: ["PVM"]),
+        .target(name: "Linker", dependencies: ["PVM"], swiftSettings: optimize),
         .target(name: "ConformanceVectors", dependencies: ["PVM", "JIT"]),
         .target(name: "CShims"),
         .target(name: "JIT", dependencies: ["PVM", "CShims"], swiftSettings: optimize),

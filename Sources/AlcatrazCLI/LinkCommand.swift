@@ -34,6 +34,7 @@ struct LinkCommand: ParsableCommand {
         }
         let bytes = [UInt8](data)
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = threadCPUNanoseconds()
         let result: (program: StandardProgram, statistics: LinkStatistics)
         do {
             result = try Linker.linkWithStatistics(elf: bytes, options: LinkOptions(stackSize: stackSize))
@@ -42,6 +43,7 @@ struct LinkCommand: ParsableCommand {
         }
         let encoded = result.program.encoded()
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
+        let cpu = threadCPUNanoseconds() - cpuStart
         do { try Data(encoded).write(to: URL(fileURLWithPath: output)) } catch {
             throw CLIError("cannot write \(output): \(error.localizedDescription)")
         }
@@ -51,8 +53,15 @@ struct LinkCommand: ParsableCommand {
             \(input) -> \(output): \(encoded.count) bytes
               code: \(s.riscvInstructions) RISC-V -> \(s.pvmInstructions) PVM instructions, \(p.blob.code.count) bytes, \(s.jumpTableEntries) jump-table entries
               data: read-only \(p.readOnlyData.count) bytes, read-write \(p.readWriteData.count) bytes + \(p.extraHeapPages) zero pages, stack \(p.stackSize) bytes
-              relocations applied: \(s.relocations); link time \(String(format: "%.2f", Double(elapsed) / 1e6)) ms (ELF \(bytes.count) bytes)
+              relocations applied: \(s.relocations); link time \(String(format: "%.2f", Double(elapsed) / 1e6)) ms (CPU \(String(format: "%.2f", Double(cpu) / 1e6)) ms) (ELF \(bytes.count) bytes)
             """)
         }
     }
+}
+
+/// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), in nanoseconds.
+func threadCPUNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -28,7 +28,7 @@ public enum Linker {
     public static func linkWithStatistics(elf bytes: [UInt8], options: LinkOptions = LinkOptions())
         throws(LinkError) -> (program: StandardProgram, statistics: LinkStatistics)
     {
-        var ctx = try LinkContext(try ELFFile(bytes))
+        let ctx = try LinkContext(try ELFFile(bytes))
         return try ctx.run(options)
     }
 }
@@ -48,7 +48,7 @@ let regMap: [UInt8] = {
 let abiNames = ["zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
                 "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6"]
 
-struct LinkContext {
+final class LinkContext {
     enum SectionClass { case code, readOnly, readWrite, stackSize, other }
 
     let elf: ELFFile
@@ -126,7 +126,7 @@ struct LinkContext {
 
     // MARK: the link
 
-    mutating func run(_ options: LinkOptions) throws(LinkError) -> (program: StandardProgram, statistics: LinkStatistics) {
+    func run(_ options: LinkOptions) throws(LinkError) -> (program: StandardProgram, statistics: LinkStatistics) {
         try layoutData()
         try decodeCode()
         if !elf.sections.contains(where: { $0.type == ELFFile.SHT_RELA }),
@@ -165,7 +165,7 @@ struct LinkContext {
 
     // MARK: data
 
-    mutating func layoutData() throws(LinkError) {
+    func layoutData() throws(LinkError) {
         func span(_ c: SectionClass) -> (lo: UInt64, hi: UInt64, fileHi: UInt64)? {
             var lo = UInt64.max, hi: UInt64 = 0, fileHi: UInt64 = 0
             for (i, s) in elf.sections.enumerated() where classOf[i] == c {
@@ -214,7 +214,7 @@ struct LinkContext {
 
     // MARK: code
 
-    mutating func decodeCode() throws(LinkError) {
+    func decodeCode() throws(LinkError) {
         var codeSections = elf.sections.filter { classOf[$0.index] == .code }
         guard !codeSections.isEmpty else { throw LinkError(.unsupportedFile, "the ELF has no executable section: there is no code to translate") }
         codeSections.sort { $0.addr < $1.addr }
@@ -353,14 +353,14 @@ struct LinkContext {
     }
 
     /// The value the guest sees for a resolved target: a code address becomes its jump address.
-    mutating func guestValue(_ t: Resolved) -> UInt64 {
+    func guestValue(_ t: Resolved) -> UInt64 {
         switch t {
         case .code(let k): isTarget[k] = true; return emitter.jumpAddress(k)
         case .value(let v): return v
         }
     }
 
-    mutating func applyRelocations() throws(LinkError) {
+    func applyRelocations() throws(LinkError) {
         var pcrelValues: [UInt64: UInt64] = [:]   // auipc address → value, for the PCREL_LO12 pass
         var pcrelLo: [ELFFile.Rela] = []
         for r in elf.relocations {
@@ -478,7 +478,7 @@ struct LinkContext {
         }
     }
 
-    mutating func applyDataRelocation(_ r: ELFFile.Rela, section sec: Int, site siteText: @autoclosure () -> String) throws(LinkError) {
+    func applyDataRelocation(_ r: ELFFile.Rela, section sec: Int, site siteText: @autoclosure () -> String) throws(LinkError) {
         var site: String { siteText() }
         let s = elf.sections[sec]
         let width: UInt64
@@ -505,7 +505,7 @@ struct LinkContext {
 
     // MARK: control flow
 
-    mutating func markControlFlow() throws(LinkError) {
+    func markControlFlow() throws(LinkError) {
         guard let entry = instruction(at: elf.entry) else {
             let hint = elf.symbols.contains { elf.name(of: $0) == "alcatraz_start" } ? ""
                 : " (there is no symbol alcatraz_start: define the entry point with ALCATRAZ_ENTRY(fn) from alcatraz.h)"
@@ -531,7 +531,7 @@ struct LinkContext {
 
     // MARK: emission
 
-    mutating func emitCode() throws(LinkError) {
+    func emitCode() throws(LinkError) {
         var e = emitter
         defer { emitter = e }
         let entry = instruction(at: elf.entry)!

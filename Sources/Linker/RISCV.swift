@@ -57,7 +57,7 @@ enum RVDecoder {
         func r(_ op: RVOp) -> Result<RVInst, RVDecodeFailure> { .success(RVInst(op: op, rd: rd, rs1: rs1, rs2: rs2)) }
         func i(_ op: RVOp, _ imm: Int64) -> Result<RVInst, RVDecodeFailure> { .success(RVInst(op: op, rd: rd, rs1: rs1, imm: imm)) }
         func bad(_ what: String, _ reason: String) -> Result<RVInst, RVDecodeFailure> { .failure(RVDecodeFailure(what: what, reason: reason)) }
-        let unknown = bad(hex32(w), "not a recognised RV64IMC/Zbb instruction")
+        var unknown: Result<RVInst, RVDecodeFailure> { bad(hex32(w), "not a recognised RV64IMAC/Zbb instruction") }
         switch opcode {
         case 0x37: return i(.lui, sext(w & 0xFFFF_F000, 32))
         case 0x17: return i(.auipc, sext(w & 0xFFFF_F000, 32))
