@@ -94,7 +94,19 @@ static inline void alc_log_target(int level, const char *target, unsigned long t
                                   const char *msg, unsigned long msg_len) {
     (void)ALC_HOSTCALL(100, level, target, target_len, msg, msg_len);
 }
+/*
+ * Heap growth: the PVM's `sbrk` (GP 0.7.2), as the custom-0 instruction
+ * `.insn i 0x0B, 1, rd, rs1, 0`. Grows the heap by `bytes` (the new pages are zero) and returns
+ * the previous heap end, or NULL if the heap would come within 64 KiB of the stack or exceed the
+ * operator's memory limit. alc_sbrk(0) returns the current end.
+ */
+static inline void *alc_sbrk(unsigned long bytes) {
+    unsigned long end;
+    __asm__ volatile(".insn i 0x0B, 1, %0, %1, 0" : "=r"(end) : "r"(bytes) : "memory");
+    return (void *)end;
+}
 #else
+void *alc_sbrk(unsigned long bytes);
 uint64_t alc_gas(void);
 void alc_log_target(int level, const char *target, unsigned long target_len, const char *msg,
                     unsigned long msg_len);
@@ -175,6 +187,18 @@ static inline void alc_write_u64_dec(alc_writer *w, uint64_t v) {
     while (n) { char c = tmp[--n]; alc_write_bytes(w, &c, 1); }
 }
 static inline alc_output alc_writer_output(const alc_writer *w) { return alc_out(w->p, w->len); }
+
+/*
+ * A bump allocator over alc_sbrk: 16-byte aligned, zeroed memory, never freed (a guest runs once).
+ * Returns NULL when the heap is exhausted.
+ */
+static inline void *alc_alloc(unsigned long bytes) {
+    unsigned char *end = (unsigned char *)alc_sbrk(0);
+    unsigned long pad = (16 - ((unsigned long)end & 15)) & 15;
+    if (bytes > ~0ul - pad - 15) return (void *)0;
+    unsigned char *p = (unsigned char *)alc_sbrk(pad + ((bytes + 15) & ~15ul));
+    return p ? p + pad : (void *)0;
+}
 
 /* ---- Freestanding C library (Guest/sdk/libc.c on the PVM; the host libc natively) ---------- */
 void *memset(void *dst, int c, size_t n);

@@ -11,6 +11,19 @@
 alc_output alcatraz_start(const unsigned char *in, unsigned long len);
 
 uint64_t alc_gas(void) { return 0; }
+
+/* sbrk over a fixed zeroed arena (256 MiB of address space, touched on demand). */
+static unsigned char *arena, *arena_end;
+void *alc_sbrk(unsigned long bytes) {
+    if (!arena) {
+        arena = calloc(1, 256u << 20);
+        arena_end = arena;
+    }
+    unsigned char *old = arena_end;
+    if (bytes > (unsigned long)(arena + (256u << 20) - arena_end)) return NULL;
+    arena_end += bytes;
+    return old;
+}
 void alc_log_target(int level, const char *target, unsigned long target_len, const char *msg,
                     unsigned long msg_len) {
     (void)level; (void)target; (void)target_len; (void)msg; (void)msg_len;

@@ -288,7 +288,7 @@ final class LinkContext {
         case .beq, .bne, .blt, .bge, .bltu, .bgeu, .sb, .sh, .sw, .sd: used = (false, true, true)
         case .jalr, .lb, .lh, .lw, .ld, .lbu, .lhu, .lwu, .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli,
              .srai, .addiw, .slliw, .srliw, .sraiw, .rori, .roriw, .clz, .ctz, .cpop, .clzw, .ctzw, .cpopw, .sextb,
-             .sexth, .zexth, .rev8, .lr:
+             .sexth, .zexth, .rev8, .lr, .sbrk:
             used = (true, true, false)
         case .nop, .unimp, .hostcall: used = (false, false, false)
         default: used = (true, true, true)
@@ -571,6 +571,12 @@ final class LinkContext {
         case .nop: return
         case .unimp: e.op0(.trap); return
         case .hostcall: e.imm(.ecalli, imm); return
+        case .sbrk:
+            guard rd != zeroReg, rs1 != zeroReg else {
+                throw unsupported("sbrk needs a destination and a size register (not zero)")
+            }
+            e.rr(.sbrk, rd, rs1)
+            return
         case .lr, .sc, .amo:
             try translateAtomic(ins, rd, rs1, rs2, &e, unsupported)
             return

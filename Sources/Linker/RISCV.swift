@@ -18,6 +18,8 @@ enum RVOp: UInt8 {
     case unimp
     /// The SDK host call: custom-0 I-type, imm = the host-call id (see alcatraz.h).
     case hostcall
+    /// The SDK's heap growth: custom-0 I-type with funct3 1, translated to the PVM's `sbrk rd, rs1`.
+    case sbrk
     /// A extension, translated for a single-threaded machine. `imm` = funct5 | (doubleword ? 0x100 : 0).
     case lr, sc, amo
 }
@@ -196,8 +198,9 @@ enum RVDecoder {
         case 0x07, 0x27, 0x43, 0x47, 0x4B, 0x4F, 0x53:
             return bad("floating-point instruction \(hex32(w))", "floating point is not supported (build for rv64emac with -mabi=lp64e and avoid float/double)")
         case 0x0B:
+            if f3 == 1 && immI == 0 { return i(.sbrk, 0) }  // the SDK's alc_sbrk: `.insn i 0x0B, 1, rd, rs1, 0`
             guard f3 == 0, rd == 0, rs1 == 0 else {
-                return bad("custom-0 instruction \(hex32(w))", "only the SDK host call `.insn i 0x0B, 0, x0, x0, ID` is allowed in custom-0")
+                return bad("custom-0 instruction \(hex32(w))", "custom-0 holds only the SDK's host call `.insn i 0x0B, 0, x0, x0, ID` and sbrk `.insn i 0x0B, 1, rd, rs1, 0`")
             }
             let id = immI
             guard id >= 0 else { return bad("host call \(id)", "host-call ids are 0 ... 2047") }

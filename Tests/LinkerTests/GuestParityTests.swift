@@ -125,6 +125,14 @@ final class GuestParityTests: XCTestCase {
         XCTAssertGreaterThan(amo, 10)
     }
 
+    /// alc_alloc/alc_sbrk (the PVM's sbrk through the SDK's custom-0 instruction).
+    func testHeap() throws {
+        let heap = GuestBuild.root.appendingPathComponent("Tests/Fixtures/guest/heap.c").path
+        try check(heap, [[], le32(0), le32(20_000)]) { i, out in
+            XCTAssertTrue(String(decoding: out, as: UTF8.self).hasSuffix(" ok"), "input \(i): \(String(decoding: out, as: UTF8.self))")
+        }
+    }
+
     /// Every example and benchmark at -O0, -O1, -Os and -O3 gives the output of the native -O2 build.
     func testOtherOptimisationLevels() throws {
         let cases: [(String, [UInt8])] = [

@@ -61,7 +61,8 @@ final class LinkErrorTests: XCTestCase {
         try assertInstructionError(#"__asm__ volatile("ebreak");"#, ["ebreak"])
         try assertInstructionError(#"__asm__ volatile("c.ebreak");"#, ["c.ebreak"])
         try assertInstructionError(#"__asm__ volatile("csrr %0, cycle" : "=r"(x));"#, ["csr", "control and status registers"])
-        try assertInstructionError(#"__asm__ volatile(".insn i 0x0B, 1, x0, x0, 5");"#, ["custom-0"])
+        try assertInstructionError(#"__asm__ volatile(".insn i 0x0B, 2, x0, x0, 5");"#, ["custom-0"])
+        try assertInstructionError(#"__asm__ volatile(".insn i 0x0B, 1, x0, a0, 0");"#, ["sbrk needs"])
     }
 
     func testRegistersTheE_ABILacks() throws {

@@ -10,9 +10,12 @@ enum GuestBuild {
     static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let script = root.appendingPathComponent("scripts/build-guest.sh").path
+    /// A per-process scratch directory, removed when the test process exits.
     static let scratch: URL = {
         let u = FileManager.default.temporaryDirectory.appendingPathComponent("alcatraz-linker-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        scratchPath = u.path
+        atexit { if let p = scratchPath { try? FileManager.default.removeItem(atPath: p) } }
         return u
     }()
 
@@ -100,6 +103,8 @@ enum GuestBuild {
         return a
     }
 }
+
+nonisolated(unsafe) private var scratchPath: String?
 
 func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
 func le64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
