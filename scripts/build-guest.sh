@@ -13,7 +13,8 @@
 #
 # Environment: CLANG (default: the toolchain's clang), LLD (ld.lld next to it), ALCATRAZ (the
 # alcatraz binary; default .build/release/alcatraz, built if missing), HOSTCC (default cc),
-# GUEST_CFLAGS (extra flags for both builds; default -O2).
+# GUEST_CFLAGS (extra flags for both builds; default -O2), GUEST_LDSCRIPT (linker script; default
+# Guest/sdk/alcatraz.ld; set but empty: ld.lld's default layout).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SDK="$ROOT/Guest/sdk"
@@ -68,7 +69,10 @@ for s in "${srcs[@]}"; do
 done
 # shellcheck disable=SC2086
 "$CLANG" "${TARGET[@]}" $OPT -fno-builtin -c "$SDK/libc.c" -o "$tmp/libc.o"
-"$LLD" -static --emit-relocs --no-relax --gc-sections -T "$SDK/alcatraz.ld" "${objs[@]}" "$tmp/libc.o" -o "$tmp/guest.elf"
+# GUEST_LDSCRIPT= (set and empty) links with ld.lld's default layout instead of the SDK script:
+# `alcatraz link` re-applies every relocation, so the guest must behave the same (a test checks it).
+if [ -n "${GUEST_LDSCRIPT-x}" ]; then script=(-T "${GUEST_LDSCRIPT:-$SDK/alcatraz.ld}"); else script=(-e alcatraz_start); fi
+"$LLD" -static --emit-relocs --no-relax --gc-sections "${script[@]}" "${objs[@]}" "$tmp/libc.o" -o "$tmp/guest.elf"
 if [ "$elfonly" = 1 ]; then cp "$tmp/guest.elf" "$out"; exit 0; fi
 if [ "$keep" = 1 ]; then cp "$tmp/guest.elf" "${out%.pvm}.elf"; fi
 "$ALCATRAZ" link "$tmp/guest.elf" -o "$out" "${stack[@]}"

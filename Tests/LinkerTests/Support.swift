@@ -50,14 +50,15 @@ enum GuestBuild {
     static let lock = NSLock()
 
     /// The ELF of a guest source (relative to the repository root or absolute), built once.
-    static func elf(_ source: String, extraFlags: String? = nil) throws -> [UInt8] {
-        let key = source + "|" + (extraFlags ?? "")
+    static func elf(_ source: String, extraFlags: String? = nil, defaultLayout: Bool = false) throws -> [UInt8] {
+        let key = source + "|" + (extraFlags ?? "") + (defaultLayout ? "|default-layout" : "")
         lock.lock(); defer { lock.unlock() }
         if let e = cache[key] { return e }
         let path = source.hasPrefix("/") ? source : root.appendingPathComponent(source).path
         let out = scratch.appendingPathComponent(UUID().uuidString + ".elf").path
         var env: [String: String] = [:]
         if let f = extraFlags { env["GUEST_CFLAGS"] = f }
+        if defaultLayout { env["GUEST_LDSCRIPT"] = "" }
         let r = try sh(["bash", script, "--elf", path, "-o", out], env: env)
         guard r.status == 0 else { throw Failure(description: "build-guest.sh --elf \(source) failed:\n\(r.output)") }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))
