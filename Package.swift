@@ -11,6 +11,10 @@
 //   CSeccomp, CCap   system libraries (libseccomp, libcap)
 //   Sandbox          the worker lockdown (namespaces, pivot_root, rlimits, capabilities, seccomp)
 //   WireProtocol     SCALE codec, frames and messages shared by daemon, worker and client
+//   Supervisor       alcatrazd's library: NIO server, priority queue, worker pool, code cache,
+//                    config, metrics, logging
+//   alcatrazd        the supervisor daemon
+//   AlcatrazClient   async/await client library (plain sockets), used by the CLI
 //   ProgramGenerator seeded random valid-program generator and the engine-agnostic differential driver
 //   SandboxedExecution  the supervisor side of one job in a locked-down worker (CLI, tests)
 //   alcatraz         the command-line tool
@@ -31,11 +35,18 @@ let package = Package(
         .library(name: "PVMAssembler", targets: ["PVMAssembler"]),
         .library(name: "Linker", targets: ["Linker"]),
         .executable(name: "alcatraz", targets: ["alcatraz"]),
+        .executable(name: "alcatrazd", targets: ["alcatrazd"]),
+        .library(name: "AlcatrazClient", targets: ["AlcatrazClient"]),
         .executable(name: "alcatraz-bench", targets: ["alcatraz-bench"]),
         .executable(name: "alcatraz-fuzz", targets: ["alcatraz-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(name: "PVM", swiftSettings: optimize),
@@ -61,6 +72,31 @@ let package = Package(
         .executableTarget(
             name: "alcatraz-sandbox-harness", dependencies: ["Sandbox", "CShims"], path: "Sources/SandboxTestHarness"
         ),
+        .target(
+            name: "Supervisor",
+            dependencies: [
+                "WireProtocol", "Sandbox",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "alcatrazd",
+            dependencies: ["Supervisor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Alcatrazd"
+        ),
+        .target(name: "AlcatrazClient", dependencies: ["WireProtocol"]),
+        // TEST ONLY: a worker whose job input is a script (reply, hang, crash), for the daemon's
+        // end-to-end tests of timeouts, kills and draining with real sandboxed processes.
+        .executableTarget(
+            name: "alcatraz-scripted-worker", dependencies: ["Sandbox", "WireProtocol"],
+            path: "Sources/ScriptedWorker"
+        ),
         .target(name: "ProgramGenerator", dependencies: ["PVM", "PVMAssembler"]),
         .executableTarget(
             name: "alcatraz-fuzz",
@@ -72,7 +108,7 @@ let package = Package(
             name: "alcatraz",
             dependencies: [
                 "PVM", "PVMAssembler", "ConformanceVectors", "JIT", "SandboxedExecution", "Sandbox", "WireProtocol",
-                "Linker",
+                "AlcatrazClient", "Linker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/AlcatrazCLI"
@@ -94,5 +130,7 @@ let package = Package(
             name: "WorkerTests",
             dependencies: ["SandboxedExecution", "Sandbox", "WireProtocol", "PVM", "PVMAssembler", "ConformanceVectors", "JIT"]
         ),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "WireProtocol"]),
+        .testTarget(name: "DaemonTests", dependencies: ["AlcatrazClient", "WireProtocol", "PVMAssembler", "PVM"]),
     ]
 )

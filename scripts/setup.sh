@@ -3,7 +3,7 @@
 # The Swift toolchain itself (6.x, with its clang and lld) must already be on PATH.
 set -euo pipefail
 
-packages=(libseccomp-dev libcap-dev pkg-config binutils python3)
+packages=(libseccomp-dev libcap-dev pkg-config binutils python3 systemd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

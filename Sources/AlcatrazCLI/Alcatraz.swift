@@ -2,12 +2,12 @@ import ArgumentParser
 
 /// `alcatraz`: run, assemble, inspect and test PVM programs; talk to `alcatrazd`.
 @main
-struct Alcatraz: ParsableCommand {
+struct Alcatraz: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alcatraz",
-        abstract: "Run, assemble and test PVM programs.",
+        abstract: "Run, assemble, link and test PVM programs; talk to alcatrazd.",
         subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self, CheckSandboxCommand.self,
-                      LinkCommand.self]
+                      ValidateCommand.self, RegisterCommand.self, StatusCommand.self, LoadCommand.self, LinkCommand.self]
     )
 }
 

@@ -51,6 +51,10 @@ public struct DecodedProgram: Sendable {
             /// Appends an entry and closes its block if it ends one.
             @inline(__always) func add(_ ins: Instruction, _ endsBlock: Bool, _ isStart: Bool) {
                 list.baseAddress!.advanced(by: count).initialize(to: ins)
+                close(endsBlock, isStart)
+            }
+            /// Records the entry just written at `count`.
+            @inline(__always) func close(_ endsBlock: Bool, _ isStart: Bool) {
                 starts[count] = isStart
                 if endsBlock {
                     var j = blockBegin
@@ -62,21 +66,35 @@ public struct DecodedProgram: Sendable {
             blob.bitmask.withUnsafeBufferPointer { mask in
                 index.withUnsafeMutableBufferPointer { index in
                     table.withUnsafeBufferPointer { table in
-                        var pc = 0
-                        while pc < n && !mask[pc] { pc += 1 }
+                        /// The first set bitmask position at or after `from` (n if none). Bools are
+                        /// bytes of 0 or 1: eight are tested at once.
+                        @inline(__always) func nextSet(_ from: Int) -> Int {
+                            var p = from
+                            let base = UnsafeRawPointer(mask.baseAddress!)
+                            while p + 8 <= n {
+                                let word = base.loadUnaligned(fromByteOffset: p, as: UInt64.self)
+                                if word != 0 { return p + word.trailingZeroBitCount / 8 }
+                                p += 8
+                            }
+                            while p < n && !mask[p] { p += 1 }
+                            return p
+                        }
+                        var pc = n > 0 ? nextSet(0) : 0
                         while pc < n {
-                            var next = pc + 1
-                            while next < n && !mask[next] { next += 1 }
+                            let next = nextSet(pc + 1)
                             let skip = min(24, next - pc - 1)
                             index[pc] = Int32(count)
                             if let op = table[Int(bytes[pc])] {
-                                let ins = decodeOperands(op, at: pc, skip: skip, reader)
+                                let slot = list.baseAddress!.advanced(by: count)
+                                slot.initialize(to: Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
+                                                                pc: UInt32(pc), length: UInt32(1 + skip)))
+                                decodeOperands(op, at: pc, skip: skip, reader, into: &slot.pointee)
                                 let terminator = op.isTerminator
                                 let isStart = (count == 0 && pc == 0) || (previousEndsBlock && previousNext == pc && count > 0)
-                                if terminator, ins.opcode.form == .offset || op.form == .regImmOffset || op.form == .regRegOffset {
-                                    branchSites.append((Int32(count), ins.target))
+                                if terminator, op.form == .offset || op.form == .regImmOffset || op.form == .regRegOffset {
+                                    branchSites.append((Int32(count), slot.pointee.target))
                                 }
-                                add(ins, terminator, isStart)
+                                close(terminator, isStart)
                                 previousEndsBlock = terminator
                             } else {
                                 add(Instruction(opcode: .trap, rawOpcode: bytes[pc], isValid: false,

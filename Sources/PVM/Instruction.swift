@@ -5,6 +5,14 @@
 /// For the two-register form (100–111) the destination is the low nibble, so `d` is the low nibble
 /// and `a` the high one.
 public struct Instruction: Sendable, Equatable {
+    // Laid out to fit 32 bytes: a program's decoded form is one of these per instruction.
+
+    /// The first immediate (sign-extended to 64 bits, raw for `load_imm_64`).
+    public var immX: UInt64 = 0
+    /// The second immediate; for the forms with a pc-relative offset, the branch target (`target`).
+    public var immY: UInt64 = 0
+    /// The byte offset of the instruction in the code.
+    public var pc: UInt32
     /// The opcode executed: `.trap` when the byte is not a defined opcode or its bitmask bit is clear.
     public var opcode: Opcode
     /// The byte at `pc` (differs from `opcode.rawValue` for invalid instructions).
@@ -14,16 +22,25 @@ public struct Instruction: Sendable, Equatable {
     public var a: UInt8 = 0
     public var b: UInt8 = 0
     public var d: UInt8 = 0
-    /// The first immediate (sign-extended to 64 bits, raw for `load_imm_64`).
-    public var immX: UInt64 = 0
-    /// The second immediate.
-    public var immY: UInt64 = 0
-    /// The absolute branch target for the offset forms, `ı + signed offset`; may lie outside the code.
-    public var target: Int64 = 0
-    /// The byte offset of the instruction in the code.
-    public var pc: UInt32
-    /// `1 + skip(pc)`: the distance to the next instruction.
-    public var length: UInt32
+    var skipPlusOne: UInt8
+
+    public init(opcode: Opcode, rawOpcode: UInt8, isValid: Bool, pc: UInt32, length: UInt32) {
+        self.opcode = opcode
+        self.rawOpcode = rawOpcode
+        self.isValid = isValid
+        self.pc = pc
+        self.skipPlusOne = UInt8(truncatingIfNeeded: length)
+    }
+
+    /// The absolute branch target for the offset forms, `ı + signed offset`; may lie outside the
+    /// code. Stored in `immY`, which those forms do not use.
+    public var target: Int64 {
+        get { Int64(bitPattern: immY) }
+        set { immY = UInt64(bitPattern: newValue) }
+    }
+
+    /// `1 + skip(pc)`: the distance to the next instruction (at most 25).
+    public var length: UInt32 { UInt32(skipPlusOne) }
 
     /// The pc of the instruction that follows in sequence.
     public var nextPC: UInt32 { pc &+ length }
@@ -99,15 +116,17 @@ extension ProgramBlob {
             if pc >= 0 && pc < code.count { bad.rawOpcode = code[pc] }
             return bad
         }
-        return decodeOperands(op, at: pc, skip: length - 1, CheckedCodeReader(code: code))
+        var ins = Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
+                              pc: UInt32(truncatingIfNeeded: pc), length: UInt32(length))
+        decodeOperands(op, at: pc, skip: length - 1, CheckedCodeReader(code: code), into: &ins)
+        return ins
     }
 }
 
-/// Operand decoding (SPEC.md §2.5) over any code reader. `l` is skip(pc).
+/// Operand decoding (SPEC.md §2.5) over any code reader, into an instruction whose opcode, pc
+/// and length are already set. `l` is skip(pc).
 @inline(__always)
-func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R) -> Instruction {
-    var ins = Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
-                          pc: UInt32(truncatingIfNeeded: pc), length: UInt32(1 + l))
+func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R, into ins: inout Instruction) {
     let b1 = z.read(pc + 1, 1)
     let lowReg = UInt8(min(12, b1 & 15))
     let highReg = UInt8(min(12, b1 >> 4))
@@ -165,5 +184,4 @@ func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R
         ins.b = highReg
         ins.d = UInt8(min(12, z.read(pc + 2, 1)))
     }
-    return ins
 }

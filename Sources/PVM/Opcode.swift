@@ -68,6 +68,7 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
     case max, max_u, min, min_u
 
     /// The operand layout of this opcode.
+    @inlinable @inline(__always)
     public var form: OperandForm {
         switch rawValue {
         case 0, 1: return .none
@@ -86,14 +87,12 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
         }
     }
 
-    /// Whether the opcode ends a basic block (the set T of GP A.3: 22 opcodes).
+    /// Whether the opcode ends a basic block (the set T of GP A.3: 22 opcodes: trap, fallthrough,
+    /// jump, jump_ind, load_imm_jump, the 16 branches and load_imm_jump_ind).
+    @inlinable @inline(__always)
     public var isTerminator: Bool {
-        switch self {
-        case .trap, .`fallthrough`, .jump, .jump_ind, .load_imm_jump, .load_imm_jump_ind: return true
-        case .branch_eq_imm, .branch_ne_imm, .branch_lt_u_imm, .branch_le_u_imm, .branch_ge_u_imm,
-             .branch_gt_u_imm, .branch_lt_s_imm, .branch_le_s_imm, .branch_ge_s_imm, .branch_gt_s_imm:
-            return true
-        case .branch_eq, .branch_ne, .branch_lt_u, .branch_lt_s, .branch_ge_u, .branch_ge_s: return true
+        switch rawValue {
+        case 0, 1, 40, 50, 80...90, 170...175, 180: return true
         default: return false
         }
     }

@@ -137,6 +137,14 @@ public final class SpawnerClient {
         }
     }
 
+    /// Sends a spawn request without waiting for the answer, which arrives from `receiveEvent()`
+    /// as `.spawned` or `.spawnFailed`. For an owner that runs its own event loop on `controlFD`
+    /// (the daemon's pool) and so never calls the blocking methods above.
+    /// - Throws: a control-socket error.
+    public func sendSpawnRequest() throws(SpawnerError) {
+        try send(.spawnRequest)
+    }
+
     /// Blocks until the worker has finished its lockdown (it writes one byte on its job socket).
     /// - Throws: `SpawnerError.lockdownFailed` with the worker's step and errno, or
     ///   `.protocolError` if the socket closed first.

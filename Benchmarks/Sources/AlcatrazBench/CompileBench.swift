@@ -105,6 +105,9 @@ struct CompileResult: Codable {
     /// decode + compile.
     var total: Summary
     var totalCPU: Summary
+    /// The phases on the thread CPU clock: under load, their minimum is the steadiest figure.
+    var decodeCPU: Summary
+    var compileCPU: Summary
     /// Guest code MB/s (10^6 bytes) and ns per guest instruction, from the median total.
     var mbPerSecond: Double
     var mbPerSecondBest: Double
@@ -138,6 +141,7 @@ enum CompileBench {
         return CompileResult(targetMB: megabytes, codeBytes: blob.code.count, instructions: instructions,
                              nativeBytes: native, parse: Summary(wall: parse), decode: Summary(wall: decode),
                              compile: compileOnly, total: total, totalCPU: Summary(cpu: totals),
+                             decodeCPU: Summary(cpu: decode), compileCPU: Summary(cpu: compile),
                              mbPerSecond: mb / (total.median / 1e9), mbPerSecondBest: mb / (total.min / 1e9),
                              nsPerInstruction: total.median / Double(instructions),
                              compileOnlyMBPerSecond: mb / (compileOnly.median / 1e9))

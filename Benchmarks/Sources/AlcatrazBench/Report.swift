@@ -95,6 +95,14 @@ enum Table {
                      ms(c.total.median), ms(c.totalCPU.median), "\(fixed(c.mbPerSecond, 0)) (\(fixed(c.mbPerSecondBest, 0)))",
                      fixed(c.nsPerInstruction, 1), fixed(Double(c.nativeBytes) / Double(c.codeBytes), 1) + "x"]
                 }))
+            out.append(render(
+                ["size", "decode cpu ms (min)", "compile cpu ms (min)", "total cpu ms (min)", "MB/s by cpu (min)", "compile-only MB/s (min)"],
+                r.compile.map { c in
+                    let mb = Double(c.codeBytes) / 1e6
+                    return ["\(c.targetMB) MB", "\(ms(c.decodeCPU.median)) (\(ms(c.decodeCPU.min)))",
+                            "\(ms(c.compileCPU.median)) (\(ms(c.compileCPU.min)))", "\(ms(c.totalCPU.median)) (\(ms(c.totalCPU.min)))",
+                            fixed(mb / (c.totalCPU.min / 1e9), 0), fixed(mb / (c.compileCPU.min / 1e9), 0)]
+                }))
             out.append("(parse = ProgramBlob(decoding:) of the same bytes, not in the total: "
                        + r.compile.map { "\($0.targetMB) MB \(ms($0.parse.median)) ms" }.joined(separator: ", ") + ")")
         }

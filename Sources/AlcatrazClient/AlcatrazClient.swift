@@ -1,0 +1,2 @@
+// AlcatrazClient: async/await client for alcatrazd (see Connection.swift).
+@_exported import WireProtocol

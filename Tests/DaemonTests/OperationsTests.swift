@@ -1,0 +1,65 @@
+// End-to-end: what an operator relies on: --check-config messages and sd_notify.
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class OperationsTests: XCTestCase {
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Build.path("alcatrazd"))
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func testCheckConfig() throws {
+        let shipped = Build.repository.appendingPathComponent("Config/alcatraz.toml").path
+        let ok = try run(["--check-config", shipped])
+        XCTAssertEqual(ok.status, 0, ok.output)
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).toml").path
+        try "socket = \"/tmp/x.sock\"\n\n[limits]\nqueue_depth = 0\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        let failed = try run(["--check-config", bad])
+        XCTAssertNotEqual(failed.status, 0)
+        XCTAssertTrue(failed.output.contains("\(bad):4: key 'limits.queue_depth': must be at least 1"), failed.output)
+        let served = try run(["--config", bad])
+        XCTAssertNotEqual(served.status, 0, "the daemon does not start on a bad config")
+    }
+
+    func testSystemdNotifyReadyWatchdogStopping() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8))").path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd); unlink(path) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(rc, 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func receive() -> String? {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let n = recv(fd, &buffer, buffer.count, 0)
+            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+        }
+        let daemon = try DaemonProcess(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"])
+        var seen: [String] = []
+        while seen.filter({ $0 == "WATCHDOG=1" }).count < 2, let message = receive() { seen.append(message) }
+        XCTAssertTrue(seen.contains("READY=1"), "\(seen)")
+        kill(daemon.pid, SIGTERM)
+        var stopping = false
+        while !stopping, let message = receive() { stopping = message == "STOPPING=1" }
+        XCTAssertTrue(stopping, "STOPPING=1 on SIGTERM")
+        XCTAssertEqual(try daemon.terminate(), 0)
+        XCTAssertEqual(seen.filter { $0 == "WATCHDOG=1" }.count >= 2, true, "\(seen)")
+    }
+}

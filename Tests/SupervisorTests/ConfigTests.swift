@@ -1,0 +1,67 @@
+// Config parsing: the shipped file is valid and complete; every error names the line and key.
+import Foundation
+import XCTest
+@testable import Supervisor
+
+final class ConfigTests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    func testShippedConfigIsValidAndSetsEveryKeyToItsDefault() throws {
+        let path = Self.repository.appendingPathComponent("Config/alcatraz.toml").path
+        let config = try Config.load(path: path)
+        XCTAssertEqual(config.socketPath, "/tmp/alcatraz/alcatrazd.sock")
+        XCTAssertEqual(config.limits, Limits(), "the file documents the defaults")
+        XCTAssertEqual(config.scheduler, SchedulerWeights())
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for key in Limits.keys { XCTAssertTrue(text.contains("\n\(key) = "), "\(key) is missing from the file") }
+    }
+
+    func testEveryKeyIsInTheOperationsTable() throws {
+        let doc = try String(contentsOf: Self.repository.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        for key in Limits.keys + ["socket", "socket_mode", "metrics_address", "worker_executable", "log_level",
+                                  "io_threads", "dispute_weight", "approval_weight", "backing_weight"] {
+            XCTAssertTrue(doc.contains("`\(key)`"), "\(key) is not documented in docs/operations.md")
+        }
+    }
+
+    func expectError(_ text: String, line: Int?, key: String?, contains: String, file: StaticString = #filePath,
+                     lineNumber: UInt = #line) {
+        do {
+            _ = try Config.parse(text, file: "t.toml")
+            XCTFail("accepted", file: file, line: lineNumber)
+        } catch {
+            XCTAssertEqual(error.line, line, "\(error)", file: file, line: lineNumber)
+            XCTAssertEqual(error.key, key, "\(error)", file: file, line: lineNumber)
+            XCTAssertTrue(error.description.contains(contains), "\(error)", file: file, line: lineNumber)
+        }
+    }
+
+    func testSemanticErrorsNameTheKeyAndItsLine() {
+        expectError("socket = \"/s\"\n\n[limits]\nqueue_depth = 4\nworkers = 0\n", line: 5, key: "limits.workers",
+                    contains: "t.toml:5: key 'limits.workers': must be at least 1")
+        expectError("socket = \"/s\"\n[limits]\nmax_frame_bytes = 70000\n", line: 3, key: "limits.max_frame_bytes",
+                    contains: "must hold")
+        expectError("socket = \"/s\"\nsocket_mode = \"999\"\n", line: 2, key: "socket_mode", contains: "octal")
+        expectError("socket = \"/s\"\n[limits]\nengine = \"fast\"\n", line: 3, key: "limits.engine", contains: "jit")
+        expectError("socket = \"/s\"\nlog_level = \"loud\"\n", line: 2, key: "log_level", contains: "expected one of")
+        expectError("socket = \"/s\"\nmetrics_address = \"nowhere\"\n", line: 2, key: "metrics_address", contains: "HOST:PORT")
+        expectError("socket = \"/s\"\nmetrics_address = \"0.0.0.0:9464\"\n", line: 2, key: "metrics_address", contains: "loopback")
+    }
+
+    func testTypeAndRangeErrors() {
+        expectError("socket = \"/s\"\n[limits]\nworkers = \"two\"\n", line: 3, key: "limits.workers", contains: "expected an integer")
+        expectError("socket = \"/s\"\n[limits]\nworkers = -1\n", line: 3, key: "limits.workers", contains: "out of range")
+        expectError("socket = 5\n", line: 1, key: "socket", contains: "expected a string")
+    }
+
+    func testUnknownAndMissingKeys() {
+        expectError("socket = \"/s\"\nwrokers = 2\n", line: 2, key: "wrokers", contains: "unknown key")
+        expectError("socket = \"/s\"\n[limits]\nqueue = 2\n", line: 3, key: "limits.queue", contains: "unknown key")
+        expectError("[limits]\nworkers = 2\n", line: nil, key: "socket", contains: "missing")
+    }
+
+    func testSyntaxErrorsCarryTheParserLine() {
+        expectError("socket = \"/s\"\n\n[limits\n", line: 3, key: nil, contains: "t.toml:3:")
+    }
+}
