@@ -4,6 +4,7 @@
 // One target per role, so that the architecture shows in the tree (see docs/architecture.md):
 //   PVM              program formats, code analysis and the reference interpreter (no Foundation)
 //   PVMAssembler     text assembler and disassembler for PVM programs (no Foundation)
+//   Linker           `alcatraz link`: static RV64EMAC ELF -> PVM standard program (no Foundation)
 //   ConformanceVectors  loader and runner for the JAM PVM JSON test vectors
 //   CShims           the few C helpers Swift cannot express (signal context, raw syscalls)
 //   JIT              x86-64 assembler DSL and the one-pass PVM -> x86-64 recompiler
@@ -32,6 +33,7 @@ let package = Package(
     products: [
         .library(name: "PVM", targets: ["PVM"]),
         .library(name: "PVMAssembler", targets: ["PVMAssembler"]),
+        .library(name: "Linker", targets: ["Linker"]),
         .executable(name: "alcatraz", targets: ["alcatraz"]),
         .executable(name: "alcatrazd", targets: ["alcatrazd"]),
         .library(name: "AlcatrazClient", targets: ["AlcatrazClient"]),
@@ -49,6 +51,7 @@ let package = Package(
     targets: [
         .target(name: "PVM", swiftSettings: optimize),
         .target(name: "PVMAssembler", dependencies: ["PVM"]),
+        .target(name: "Linker", dependencies: ["PVM"], swiftSettings: optimize),
         .target(name: "ConformanceVectors", dependencies: ["PVM", "JIT"]),
         .target(name: "CShims"),
         .target(name: "JIT", dependencies: ["PVM", "CShims"], swiftSettings: optimize),
@@ -105,7 +108,7 @@ let package = Package(
             name: "alcatraz",
             dependencies: [
                 "PVM", "PVMAssembler", "ConformanceVectors", "JIT", "SandboxedExecution", "Sandbox", "WireProtocol",
-                "AlcatrazClient",
+                "AlcatrazClient", "Linker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/AlcatrazCLI"
@@ -119,6 +122,7 @@ let package = Package(
         ),
         .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors", "JIT"]),
         .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
+        .testTarget(name: "LinkerTests", dependencies: ["Linker", "PVM", "JIT"]),
         .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler", "ProgramGenerator"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),

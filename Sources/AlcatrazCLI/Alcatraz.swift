@@ -5,9 +5,9 @@ import ArgumentParser
 struct Alcatraz: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alcatraz",
-        abstract: "Run, assemble and test PVM programs; talk to alcatrazd.",
+        abstract: "Run, assemble, link and test PVM programs; talk to alcatrazd.",
         subcommands: [RunCommand.self, VectorsCommand.self, AsmCommand.self, DisasmCommand.self, CheckSandboxCommand.self,
-                      ValidateCommand.self, RegisterCommand.self, StatusCommand.self, LoadCommand.self]
+                      ValidateCommand.self, RegisterCommand.self, StatusCommand.self, LoadCommand.self, LinkCommand.self]
     )
 }
 
