@@ -10,7 +10,7 @@ final class ConfigTests: XCTestCase {
     func testShippedConfigIsValidAndSetsEveryKeyToItsDefault() throws {
         let path = Self.repository.appendingPathComponent("Config/alcatraz.toml").path
         let config = try Config.load(path: path)
-        XCTAssertEqual(config.socketPath, "/tmp/alcatraz/alcatrazd.sock")
+        XCTAssertEqual(config.socketPath, "/run/alcatraz/alcatrazd.sock")
         XCTAssertEqual(config.limits, Limits(), "the file documents the defaults")
         XCTAssertEqual(config.scheduler, SchedulerWeights())
         let text = try String(contentsOfFile: path, encoding: .utf8)
