@@ -1,4 +1,7 @@
 #define _GNU_SOURCE
+#include <sys/vfs.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include "sandbox_shims.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -207,4 +210,13 @@ int64_t sb_clone_floor_nanos(int flags) {
     close(p[0]);
     close(p[1]);
     return result;
+}
+
+int sb_root_is_empty_readonly_tmpfs(void) {
+    struct statfs fs;
+    struct stat st;
+    if (statfs("/", &fs) != 0 || stat("/", &st) != 0) return -1;
+    // TMPFS_MAGIC, mounted read-only, and a root directory with no entries (two links).
+    if ((unsigned long)fs.f_type != 0x01021994UL || !(fs.f_flags & ST_RDONLY) || st.st_nlink != 2) return 0;
+    return 1;
 }

@@ -82,6 +82,14 @@ public struct LockdownConfig: Sendable, Equatable {
     /// An existing directory the new root tmpfs is mounted on, in the worker's private mount
     /// namespace only (the host never sees it). It must not be the root itself.
     public var newRootMountpoint: String = "/tmp"
+    /// Set by the spawner once it has pivoted itself into an empty read-only root (which every
+    /// worker it forks inherits): the `rootFilesystem` step then only verifies that root, since
+    /// each worker's private mount namespace is a copy of it. Saves a mount, a pivot_root and
+    /// the detach of the host's whole mount tree per worker.
+    public var rootPreparedBySpawner: Bool = false
+    /// A descriptor of `/proc` kept by the spawner from before it left the host's filesystem;
+    /// the `idMaps` step writes `self/uid_map` and friends through it. -1: use `/proc` by path.
+    public var procFD: Int32 = -1
     /// The resource limits (budgets) of one worker.
     public var limits: ResourceLimits = ResourceLimits()
     /// Check that the process is PID 1 of its own PID namespace (the spawner arranges it).
@@ -128,13 +136,18 @@ func run(
     case .outsideIdentity: try Namespaces.dropOutsideIdentity(config, &state)
     case .pidNamespace: try Namespaces.checkPIDNamespace(config)
     case .userNamespace: try Namespaces.unshareUser()
-    case .idMaps: try Namespaces.writeIDMaps(state)
+    case .idMaps: try Namespaces.writeIDMaps(state, procFD: config.procFD)
     case .mountNamespace: try Namespaces.unshareMount()
     case .ipcNamespace: try Namespaces.unshare(SB_CLONE_NEWIPC, step: .ipcNamespace)
     case .utsNamespace: try Namespaces.unshareUTS(hostname: config.hostname)
     case .cgroupNamespace: try Namespaces.unshare(SB_CLONE_NEWCGROUP, step: .cgroupNamespace)
     case .fileDescriptors: try FileDescriptors.renumberAndCloseOthers(from: sourceJobFD, to: config.jobFD)
-    case .rootFilesystem: try Mounts.pivotIntoEmptyRoot(mountpoint: config.newRootMountpoint)
+    case .rootFilesystem:
+        if config.rootPreparedBySpawner {
+            try Mounts.verifyEmptyRoot()
+        } else {
+            try Mounts.pivotIntoEmptyRoot(mountpoint: config.newRootMountpoint)
+        }
     case .environment:
         // The spawner is exec'd with an empty environment already (so no secret is even on
         // this stack); clearenv drops whatever the process set since.

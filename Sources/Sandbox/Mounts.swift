@@ -28,4 +28,13 @@ enum Mounts {
         guard umount2(".", Int32(MNT_DETACH)) == 0 else { throw LockdownError(.rootFilesystem, errno: currentErrno) }
         guard chdir("/") == 0 else { throw LockdownError(.rootFilesystem, errno: currentErrno) }
     }
+
+    /// The root a spawner prepared (see `LockdownConfig.rootPreparedBySpawner`): checked, not
+    /// trusted. It must be a read-only tmpfs whose root directory is empty (two links: "." and
+    /// the parent's entry), and the process must be at it.
+    static func verifyEmptyRoot() throws(LockdownError) {
+        let verdict = sb_root_is_empty_readonly_tmpfs()
+        if verdict < 0 { throw LockdownError(.rootFilesystem, errno: currentErrno) }
+        guard verdict == 1, chdir("/") == 0 else { throw LockdownError(.rootFilesystem, errno: EPERM) }
+    }
 }

@@ -53,14 +53,18 @@ enum Namespaces {
     /// process writes its own maps, so the kernel only allows mapping its own euid/egid, and
     /// the gid map only after setgroups is denied (otherwise an unprivileged user could drop a
     /// group used in a deny-ACL).
-    static func writeIDMaps(_ state: LockdownState) throws(LockdownError) {
+    /// - Parameter procFD: a descriptor of `/proc` to open the files through (a worker whose root
+    ///   is already empty), or -1 to open them by path.
+    static func writeIDMaps(_ state: LockdownState, procFD: Int32 = -1) throws(LockdownError) {
         let files: [(String, String)] = [
-            ("/proc/self/setgroups", "deny"),
-            ("/proc/self/uid_map", "0 \(state.outsideUID) 1\n"),
-            ("/proc/self/gid_map", "0 \(state.outsideGID) 1\n"),
+            ("self/setgroups", "deny"),
+            ("self/uid_map", "0 \(state.outsideUID) 1\n"),
+            ("self/gid_map", "0 \(state.outsideGID) 1\n"),
         ]
         for (path, text) in files {
-            let fd = retryingOnEINTR { open(path, O_WRONLY | O_CLOEXEC) }
+            let fd = retryingOnEINTR {
+                procFD >= 0 ? openat(procFD, path, O_WRONLY | O_CLOEXEC) : open("/proc/" + path, O_WRONLY | O_CLOEXEC)
+            }
             if fd < 0 { throw LockdownError(.idMaps, errno: currentErrno) }
             let e = writeAll(fd, Array(text.utf8))
             close(fd)

@@ -49,6 +49,10 @@ public enum Spawner {
             report("cannot compile the seccomp allowlist: \(error)")
             return 2
         }
+        if let e = leaveHostFilesystem(&config) {
+            report("spawner setup failed: \(e)")
+            return 2
+        }
         let signals = sb_sigchld_signalfd()
         guard signals >= 0 else {
             report("spawner setup failed: \(errnoName(currentErrno))")
@@ -99,6 +103,26 @@ public enum Spawner {
         state = LockdownState()
         config.outsideUID = nil
         config.outsideGID = nil
+        return nil
+    }
+
+    /// The spawner needs nothing from the filesystem once it runs: it moves itself into a mount
+    /// namespace whose root is an empty read-only tmpfs, as every worker would anyway. Workers
+    /// then inherit that root (their own mount namespaces copy a one-entry mount table instead
+    /// of the host's), and the spawner itself, should it ever be attacked, sees no files either.
+    /// It keeps one descriptor of /proc, for the workers' uid/gid maps.
+    static func leaveHostFilesystem(_ config: inout LockdownConfig) -> LockdownError? {
+        let proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if proc < 0 { return LockdownError(.idMaps, errno: currentErrno) }
+        do throws(LockdownError) {
+            try Namespaces.unshareMount()
+            try Mounts.pivotIntoEmptyRoot(mountpoint: config.newRootMountpoint)
+        } catch {
+            close(proc)
+            return error
+        }
+        config.procFD = proc
+        config.rootPreparedBySpawner = true
         return nil
     }
 

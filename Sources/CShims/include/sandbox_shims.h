@@ -52,6 +52,8 @@ pid_t sb_fork(void);
 /// fork(2), but the child is PID 1 of a new PID namespace (raw clone with CLONE_NEWPID|SIGCHLD).
 /// Needs CAP_SYS_ADMIN in the caller's user namespace. Single-threaded callers only.
 pid_t sb_fork_into_new_pid_namespace(void);
+/// 1 if "/" is a read-only tmpfs whose root directory is empty, 0 if not, -1 with errno set.
+int sb_root_is_empty_readonly_tmpfs(void);
 /// pidfd_open(2).
 int sb_pidfd_open(pid_t pid, unsigned int flags);
 /// pidfd_send_signal(2) with no siginfo.
