@@ -63,7 +63,10 @@ let package = Package(
         // and `check-sandbox`. No Foundation.
         .executableTarget(
             name: "alcatraz-worker", dependencies: ["Sandbox", "CShims", "PVM", "JIT", "WireProtocol"],
-            path: "Sources/AlcatrazWorker", swiftSettings: optimize
+            path: "Sources/AlcatrazWorker", swiftSettings: optimize,
+            // The Swift runtime linked in: no Swift shared libraries to load at exec, and fewer
+            // mappings for every fork of the spawner to copy.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         .target(name: "SandboxedExecution", dependencies: ["Sandbox", "WireProtocol", "PVM", "ConformanceVectors"]),
         // Benchmark: locked-down workers per second and fork-to-ready latency against bare clone().

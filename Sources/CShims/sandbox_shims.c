@@ -147,6 +147,14 @@ int sb_reset_signals(void) {
     return sigprocmask(SIG_SETMASK, &set, NULL);
 }
 
+int sb_unblock_signals(void) {
+    stack_t none = { .ss_sp = NULL, .ss_flags = SS_DISABLE, .ss_size = 0 };
+    (void)sigaltstack(&none, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    return sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
 int sb_seccomp_seal_exec(void) {
     // Kill the process on mmap/mprotect/pkey_mprotect whose prot (argument 2 in all three)
     // has PROT_EXEC; allow everything else (the lockdown filter below still applies: the

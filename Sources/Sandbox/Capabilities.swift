@@ -28,7 +28,11 @@ enum Capabilities {
         for cap in 0..<count {
             guard cap_drop_bound(cap) == 0 else { throw LockdownError(.capabilities, errno: currentErrno) }
         }
-        guard cap_reset_ambient() == 0 else { throw LockdownError(.capabilities, errno: currentErrno) }
+        // One PR_CAP_AMBIENT_CLEAR_ALL (libcap's cap_reset_ambient first asks about every
+        // capability, one prctl each).
+        guard sb_prctl(PR_CAP_AMBIENT, UInt(PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0) == 0 else {
+            throw LockdownError(.capabilities, errno: currentErrno)
+        }
         guard let empty = cap_init() else { throw LockdownError(.capabilities, errno: currentErrno) }
         // SAFETY: `empty` came from cap_init and is freed exactly once, here.
         defer { cap_free(UnsafeMutableRawPointer(empty)) }

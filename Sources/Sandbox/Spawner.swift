@@ -49,6 +49,11 @@ public enum Spawner {
             report("cannot compile the seccomp allowlist: \(error)")
             return 2
         }
+        // Every signal disposition back to default, once, here rather than in every worker
+        // (62 sigaction calls each): the Swift runtime's crash handlers must not run in a worker
+        // (see sb_reset_signals). Workers inherit the dispositions; SIGPIPE stays ignored.
+        _ = sb_reset_signals()
+        signal(SIGPIPE, SIG_IGN)
         if let e = leaveHostFilesystem(&config) {
             report("spawner setup failed: \(e)")
             return 2
@@ -193,7 +198,9 @@ struct SpawnerState {
 
     /// In the child: lock down, say ready, run the program, exit. Never returns.
     func runWorker(jobFD: Int32) -> Never {
-        _ = sb_reset_signals()
+        // Dispositions were reset once in the spawner (see Spawner.run); only the mask and the
+        // alternate stack remain to clear (the spawner blocks SIGCHLD for its signalfd).
+        _ = sb_unblock_signals()
         do throws(LockdownError) {
             try lockDown(config, sourceJobFD: jobFD, prepareJob: program.prepare)
         } catch {

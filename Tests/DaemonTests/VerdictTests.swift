@@ -98,15 +98,23 @@ final class VerdictTests: XCTestCase {
         XCTAssertEqual(spawners.count, 1)
         for pid in spawners { kill(pid, SIGKILL) }
         // Requests racing the restart may get error(sandboxFailure); never invalid, never lost.
+        // A worker forked before the kill may still answer one job before the pool notices
+        // (it is valid: that worker was locked down and ran it). What must follow is a restart
+        // and valid answers from the new spawner's workers.
         var verdict = Verdict.error(.overloaded)
-        for attempt in 0..<50 {
+        var restarted = false
+        for attempt in 0..<100 {
             verdict = try await validate(c, "back\(attempt)")
-            if case .valid = verdict { break }
-            guard case .error(.sandboxFailure) = verdict else { return XCTFail("\(verdict)") }
+            restarted = daemon.log.contains("event=spawner_restarted")
+            if case .valid = verdict, restarted { break }
+            if case .valid = verdict {} else {
+                guard case .error(.sandboxFailure) = verdict else { return XCTFail("\(verdict)") }
+            }
             usleep(50_000)
         }
-        guard case .valid = verdict else { return XCTFail("not serving after a spawner restart: \(verdict)\n\(daemon.log)") }
-        XCTAssertTrue(daemon.log.contains("event=spawner_restarted"), daemon.log)
+        guard case .valid = verdict, restarted else {
+            return XCTFail("not serving after a spawner restart: \(verdict)\n\(daemon.log)")
+        }
         XCTAssertEqual(try daemon.terminate(), 0)
     }
 

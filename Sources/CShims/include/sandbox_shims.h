@@ -54,6 +54,9 @@ pid_t sb_fork(void);
 pid_t sb_fork_into_new_pid_namespace(void);
 /// 1 if "/" is a read-only tmpfs whose root directory is empty, 0 if not, -1 with errno set.
 int sb_root_is_empty_readonly_tmpfs(void);
+/// The per-worker part of sb_reset_signals: no alternate signal stack, nothing blocked (the
+/// dispositions were reset once, in the spawner, and are inherited).
+int sb_unblock_signals(void);
 /// pidfd_open(2).
 int sb_pidfd_open(pid_t pid, unsigned int flags);
 /// pidfd_send_signal(2) with no siginfo.
