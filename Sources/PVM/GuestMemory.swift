@@ -166,8 +166,16 @@ public final class GuestMemory: @unchecked Sendable {
         guard new <= UInt64(heapLimit) else { return 0 }
         let firstPage = (old + UInt64(GuestMemory.pageSize) - 1) >> 12
         let endPage = (new + UInt64(GuestMemory.pageSize) - 1) >> 12
-        for p in Int(firstPage)..<Int(max(endPage, firstPage)) where flags[p] == 0 {
-            setAccess(firstPage: p, count: 1, .write)
+        // Runs of inaccessible pages become writable with one mprotect each (pages already
+        // mapped, e.g. read-only data the heap grew over, keep their access).
+        var p = Int(firstPage)
+        let end = Int(max(endPage, firstPage))
+        while p < end {
+            if flags[p] != 0 { p += 1; continue }
+            var q = p + 1
+            while q < end && flags[q] == 0 { q += 1 }
+            setAccess(firstPage: p, count: q - p, .write)
+            p = q
         }
         heapTop = UInt32(new)
         return old
