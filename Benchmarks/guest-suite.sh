@@ -14,6 +14,14 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS=${1:-5}
 cd "$ROOT"
 swift build -c release --product alcatraz >&2
+# The native baseline is clang -O2 (the toolchain's clang, as the guests use), not the host cc:
+# gcc and clang vectorise differently, and the comparison should name one compiler.
+if [ -z "${HOSTCC:-}" ]; then
+    for c in "$(dirname "$(command -v swift)")/clang" /opt/swift/usr/bin/clang "$(command -v clang || true)"; do
+        [ -n "$c" ] && [ -x "$c" ] && { export HOSTCC="$c"; break; }
+    done
+fi
+echo "native: ${HOSTCC:-cc} -O2 ($("${HOSTCC:-cc}" --version | head -1))" >&2
 A="$ROOT/.build/release/alcatraz"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
