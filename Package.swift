@@ -57,7 +57,10 @@ let package = Package(
         .target(name: "JIT", dependencies: ["PVM", "CShims"], swiftSettings: optimize),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
-        .target(name: "Sandbox", dependencies: ["CSeccomp", "CCap", "CShims"]),
+        // The lockdown's system calls in C, so that a freshly forked worker runs them without
+        // copy-on-write faults from Swift's runtime (CLockdown/include/lockdown.h).
+        .target(name: "CLockdown", dependencies: ["CCap"]),
+        .target(name: "Sandbox", dependencies: ["CSeccomp", "CCap", "CShims", "CLockdown"]),
         .target(name: "WireProtocol"),
         // The production worker: `spawner` mode (forks locked-down workers that each run one job)
         // and `check-sandbox`. No Foundation.
@@ -127,7 +130,7 @@ let package = Package(
         .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
         .testTarget(name: "LinkerTests", dependencies: ["Linker", "PVM", "JIT"]),
         .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler", "ProgramGenerator"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims", "CLockdown"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(
             name: "WorkerTests",

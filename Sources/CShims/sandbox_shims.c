@@ -35,22 +35,10 @@ _Static_assert(SB_RLIMIT_CORE == RLIMIT_CORE && SB_RLIMIT_NPROC == RLIMIT_NPROC 
 _Static_assert(SB_RLIMIT_MEMLOCK == RLIMIT_MEMLOCK && SB_RLIMIT_AS == RLIMIT_AS && SB_RLIMIT_LOCKS == RLIMIT_LOCKS, "rlimit");
 _Static_assert(SB_RLIMIT_MSGQUEUE == RLIMIT_MSGQUEUE && SB_RLIMIT_NICE == RLIMIT_NICE && SB_RLIMIT_RTPRIO == RLIMIT_RTPRIO, "rlimit");
 
-int sb_setrlimit_both(int resource, uint64_t value) {
-    struct rlimit r = { .rlim_cur = value, .rlim_max = value };
-    return setrlimit(resource, &r);
-}
-
 int sb_unshare(int flags) { return unshare(flags); }
-int sb_setresuid(uid_t r, uid_t e, uid_t s) { return setresuid(r, e, s); }
-int sb_setresgid(gid_t r, gid_t e, gid_t s) { return setresgid(r, e, s); }
-int sb_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flags); }
 
 int sb_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
     return prctl(option, a2, a3, a4, a5);
-}
-
-int sb_pivot_root(const char *new_root, const char *put_old) {
-    return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
 
 int sb_close_range(unsigned int first, unsigned int last, unsigned int flags) {
@@ -178,14 +166,6 @@ int sb_seccomp_seal_exec(void) {
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
-int sb_seccomp_load_program(const void *program, size_t length) {
-    if (length == 0 || length % sizeof(struct sock_filter) != 0 ||
-        length / sizeof(struct sock_filter) > BPF_MAXINSNS) { errno = EINVAL; return -1; }
-    struct sock_fprog prog = { .len = (unsigned short)(length / sizeof(struct sock_filter)),
-                               .filter = (struct sock_filter *)program };
-    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
 int64_t sb_call_code(const void *entry) {
     int64_t (*fn)(void) = (int64_t (*)(void))entry;
     return fn();
@@ -220,11 +200,3 @@ int64_t sb_clone_floor_nanos(int flags) {
     return result;
 }
 
-int sb_root_is_empty_readonly_tmpfs(void) {
-    struct statfs fs;
-    struct stat st;
-    if (statfs("/", &fs) != 0 || stat("/", &st) != 0) return -1;
-    // TMPFS_MAGIC, mounted read-only, and a root directory with no entries (two links).
-    if ((unsigned long)fs.f_type != 0x01021994UL || !(fs.f_flags & ST_RDONLY) || st.st_nlink != 2) return 0;
-    return 1;
-}

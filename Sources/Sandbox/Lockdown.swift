@@ -3,6 +3,7 @@
 // Threat model: after `lockDown` returns, assume the attacker runs arbitrary x86-64 code in
 // this process (a JIT bug). Each step removes something that code could otherwise reach; see
 // docs/security-model.md for what each layer stops and what it does not.
+import CLockdown
 import CShims
 #if canImport(Glibc)
 import Glibc
@@ -95,72 +96,110 @@ public struct LockdownConfig: Sendable, Equatable {
     /// Check that the process is PID 1 of its own PID namespace (the spawner arranges it).
     /// Off only for the self-check, which tests that feature separately.
     public var requirePIDNamespace: Bool = true
-    /// The allowlist already compiled to BPF (`Seccomp.compile`, done once by the spawner);
-    /// nil builds it with libseccomp in the worker.
-    public var precompiledSeccompFilter: [UInt8]? = nil
 
     public init() {}
+}
+
+/// A `LockdownConfig` compiled for the C steps (Sources/CLockdown): every string, the rlimit
+/// table and the seccomp program prepared once, so that a forked worker runs the whole lockdown
+/// without allocating or touching Swift objects (each page it writes after fork is a
+/// copy-on-write fault; see CLockdown/include/lockdown.h). The spawner builds one plan at start
+/// and every worker uses it.
+public final class LockdownPlan: @unchecked Sendable {
+    // @unchecked: immutable after init; the pointers are owned here and freed in deinit.
+    public let config: LockdownConfig
+    let raw: UnsafeMutablePointer<sb_lockdown_plan>
+    private let strings: [UnsafeMutablePointer<CChar>]
+    private let program: UnsafeMutableRawPointer?
+
+    /// - Throws: `LockdownError(.seccomp, …)` if the allowlist cannot be compiled,
+    ///   `.resourceLimits` if the table is too long.
+    public init(_ config: LockdownConfig) throws(LockdownError) {
+        self.config = config
+        let filter = try Seccomp.compile(jobFD: config.jobFD)
+        let table = Rlimits.table(config.limits, jobFD: config.jobFD)
+        guard table.count <= Int(SB_MAX_RLIMITS) else { throw LockdownError(.resourceLimits, errno: E2BIG) }
+        // Last thing that can fail, so nothing allocated below leaks on a throw.
+        guard let caps = sb_empty_capabilities() else {
+            throw LockdownError(.capabilities, errno: currentErrno)
+        }
+        let hostname = strdup(config.hostname)!
+        let mountpoint = strdup(config.newRootMountpoint)!
+        strings = [hostname, mountpoint]
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: max(1, filter.count), alignment: 8)
+        // SAFETY: `copy` holds at least filter.count bytes.
+        filter.withUnsafeBytes { if let base = $0.baseAddress { copy.copyMemory(from: base, byteCount: $0.count) } }
+        program = copy
+        var plan = sb_lockdown_plan()
+        plan.job_fd = config.jobFD
+        plan.drop_identity = config.outsideUID != nil && config.outsideGID != nil ? 1 : 0
+        plan.outside_uid = config.outsideUID ?? 0
+        plan.outside_gid = config.outsideGID ?? 0
+        plan.require_pid1 = config.requirePIDNamespace ? 1 : 0
+        plan.proc_fd = config.procFD
+        plan.root_prepared = config.rootPreparedBySpawner ? 1 : 0
+        plan.new_root_mountpoint = UnsafePointer(mountpoint)
+        plan.hostname = UnsafePointer(hostname)
+        plan.rlimit_count = Int32(table.count)
+        withUnsafeMutableBytes(of: &plan.rlimits) { buffer in
+            let entries = buffer.bindMemory(to: sb_rlimit_entry.self)
+            for (i, entry) in table.enumerated() {
+                entries[i] = sb_rlimit_entry(resource: entry.resource, value: entry.value)
+            }
+        }
+        plan.securebits = Capabilities.lockedSecurebits
+        plan.empty_capabilities = caps
+        plan.seccomp_program = UnsafeRawPointer(copy)
+        plan.seccomp_program_length = filter.count
+        raw = .allocate(capacity: 1)
+        raw.initialize(to: plan)
+    }
+
+    deinit {
+        sb_free_capabilities(raw.pointee.empty_capabilities)
+        raw.deallocate()
+        program?.deallocate()
+        for p in strings { free(p) }
+    }
 }
 
 /// Runs the whole lockdown in order. On success the process holds exactly `config.jobFD`, runs
 /// under the seccomp allowlist, and can only compute and talk on its job socket.
 ///
 /// - Parameters:
-///   - config: the numbers and names used by the steps.
+///   - plan: the configuration, compiled before the fork (`LockdownPlan`).
 ///   - sourceJobFD: the job socket as inherited from the spawner; renumbered to `config.jobFD`.
 ///   - prepareJob: runs after every step but seccomp; maps what the job needs (guest address
 ///     space reservation, JIT code area, alternate signal stack). Returns 0 or an errno.
+///   - stamps: nil, or room for one CLOCK_MONOTONIC stamp per step (the spawner's step-timing
+///     mode): stamps[step] is taken right after that step.
 /// - Throws: `LockdownError` naming the failed step, its errno and a hint for the operator.
 ///   Nothing is undone on failure: the caller must exit (a half-locked worker is never used).
 public func lockDown(
-    _ config: LockdownConfig,
+    _ plan: LockdownPlan,
     sourceJobFD: Int32,
-    prepareJob: () -> Int32 = { 0 }
+    prepareJob: () -> Int32 = { 0 },
+    stamps: UnsafeMutablePointer<UInt64>? = nil
 ) throws(LockdownError) {
-    var state = LockdownState()
-    for step in LockdownStep.allCases {
-        try run(step, config, &state, sourceJobFD: sourceJobFD, prepareJob: prepareJob)
-    }
+    var state = sb_lockdown_state()
+    var failed: Int32 = 0
+    var e = sb_lockdown_run(plan.raw, LockdownStep.outsideIdentity.rawValue, LockdownStep.noNewPrivileges.rawValue,
+                            sourceJobFD, &state, &failed, stamps)
+    if e != 0 { throw LockdownError(LockdownStep(rawValue: failed) ?? .prepareJob, errno: e) }
+    e = prepareJob()
+    if e != 0 { throw LockdownError(.prepareJob, errno: e) }
+    stamps?[Int(LockdownStep.prepareJob.rawValue)] = StepTiming.now()
+    e = sb_lockdown_run(plan.raw, LockdownStep.seccomp.rawValue, LockdownStep.seccomp.rawValue,
+                        sourceJobFD, &state, &failed, stamps)
+    if e != 0 { throw LockdownError(.seccomp, errno: e) }
 }
 
-/// Runs one step. Split out so that the self-check can run a single step (and its
-/// prerequisites) in a throwaway child with exactly the production code.
-func run(
-    _ step: LockdownStep,
-    _ config: LockdownConfig,
-    _ state: inout LockdownState,
-    sourceJobFD: Int32,
-    prepareJob: () -> Int32
-) throws(LockdownError) {
-    switch step {
-    case .outsideIdentity: try Namespaces.dropOutsideIdentity(config, &state)
-    case .pidNamespace: try Namespaces.checkPIDNamespace(config)
-    case .userNamespace: try Namespaces.unshareUser()
-    case .idMaps: try Namespaces.writeIDMaps(state, procFD: config.procFD)
-    case .mountNamespace: try Namespaces.unshareMount()
-    case .ipcNamespace: try Namespaces.unshare(SB_CLONE_NEWIPC, step: .ipcNamespace)
-    case .utsNamespace: try Namespaces.unshareUTS(hostname: config.hostname)
-    case .cgroupNamespace: try Namespaces.unshare(SB_CLONE_NEWCGROUP, step: .cgroupNamespace)
-    case .fileDescriptors: try FileDescriptors.renumberAndCloseOthers(from: sourceJobFD, to: config.jobFD)
-    case .rootFilesystem:
-        if config.rootPreparedBySpawner {
-            try Mounts.verifyEmptyRoot()
-        } else {
-            try Mounts.pivotIntoEmptyRoot(mountpoint: config.newRootMountpoint)
-        }
-    case .environment:
-        // The spawner is exec'd with an empty environment already (so no secret is even on
-        // this stack); clearenv drops whatever the process set since.
-        if clearenv() != 0 { throw LockdownError(.environment, errno: currentErrno) }
-    case .resourceLimits: try Rlimits.apply(config.limits, jobFD: config.jobFD)
-    case .capabilities: try Capabilities.dropAll()
-    case .noNewPrivileges:
-        if sb_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-            throw LockdownError(.noNewPrivileges, errno: currentErrno)
-        }
-    case .prepareJob:
-        let e = prepareJob()
-        if e != 0 { throw LockdownError(.prepareJob, errno: e) }
-    case .seccomp: try Seccomp.install(jobFD: config.jobFD, precompiled: config.precompiledSeccompFilter)
-    }
+/// Runs one step (prepareJob's is the caller's: it does nothing here). Split out so that the
+/// self-check can run a single step (and its prerequisites) in a throwaway child with exactly
+/// the production code.
+func run(_ step: LockdownStep, _ plan: LockdownPlan, _ state: inout sb_lockdown_state, sourceJobFD: Int32)
+    throws(LockdownError)
+{
+    let e = sb_lockdown_step(plan.raw, step.rawValue, sourceJobFD, &state)
+    if e != 0 { throw LockdownError(step, errno: e) }
 }

@@ -89,12 +89,4 @@ enum Rlimits {
             (SB_RLIMIT_RTPRIO, "RTPRIO", 0),
         ]
     }
-
-    static func apply(_ limits: ResourceLimits, jobFD: Int32) throws(LockdownError) {
-        for entry in table(limits, jobFD: jobFD) {
-            if sb_setrlimit_both(entry.resource, entry.value) != 0 {
-                throw LockdownError(.resourceLimits, errno: currentErrno)
-            }
-        }
-    }
 }

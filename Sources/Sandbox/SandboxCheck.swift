@@ -1,6 +1,7 @@
 // The kernel self-check behind `alcatraz check-sandbox`: every feature the lockdown needs is
 // tried in a throwaway child, with the production step functions (not a re-implementation),
 // and reported as ok or as the exact failure: step, errno, and what the operator can do.
+import CLockdown
 import CShims
 #if canImport(Glibc)
 import Glibc
@@ -84,11 +85,13 @@ public enum SandboxCheck {
 
     /// In the child: the prerequisites and the feature itself, with the production steps.
     static func attempt(_ feature: SandboxFeature, _ config: LockdownConfig, reportFD: Int32) -> LockdownError? {
-        var state = LockdownState()
+        var state = sb_lockdown_state()
         var config = config
         config.requirePIDNamespace = false
+        let plan: LockdownPlan
+        do throws(LockdownError) { plan = try LockdownPlan(config) } catch { return error }
         func steps(_ list: [LockdownStep]) throws(LockdownError) {
-            for step in list { try Sandbox.run(step, config, &state, sourceJobFD: reportFD, prepareJob: { 0 }) }
+            for step in list { try Sandbox.run(step, plan, &state, sourceJobFD: reportFD) }
         }
         let user: [LockdownStep] = [.outsideIdentity, .userNamespace, .idMaps]
         do throws(LockdownError) {
@@ -105,16 +108,19 @@ public enum SandboxCheck {
                 if sb_close_range(UInt32(reportFD + 1), UInt32.max, 0) != 0 {
                     throw LockdownError(.fileDescriptors, errno: currentErrno)
                 }
-            case .resourceLimits: try Rlimits.apply(config.limits, jobFD: reportFD)
+            case .resourceLimits: try steps([.resourceLimits])
             case .seccompFilter:
                 // The real allowlist, with the report pipe standing in for the job socket:
                 // the report write below is then exactly a worker's result write.
-                try steps([.noNewPrivileges])
-                try Seccomp.install(jobFD: reportFD)
+                var withReportFD = config
+                withReportFD.jobFD = reportFD
+                let sealed = try LockdownPlan(withReportFD)
+                try Sandbox.run(.noNewPrivileges, sealed, &state, sourceJobFD: reportFD)
+                try Sandbox.run(.seccomp, sealed, &state, sourceJobFD: reportFD)
             case .networkNamespace:
                 if let e = Spawner.enterNetworkNamespace(&config) { throw e }
             case .pidNamespace:
-                try pidNamespaceAttempt(config, &state, reportFD: reportFD)
+                try pidNamespaceAttempt(plan, &state, reportFD: reportFD)
             }
         } catch {
             return error
@@ -124,10 +130,10 @@ public enum SandboxCheck {
 
     /// What the spawner does per worker: unshare(CLONE_NEWPID) (inside a user namespace when
     /// not root), fork, and the child must be PID 1.
-    static func pidNamespaceAttempt(_ config: LockdownConfig, _ state: inout LockdownState, reportFD: Int32) throws(LockdownError) {
+    static func pidNamespaceAttempt(_ plan: LockdownPlan, _ state: inout sb_lockdown_state, reportFD: Int32) throws(LockdownError) {
         if geteuid() != 0 {
             for step: LockdownStep in [.outsideIdentity, .userNamespace, .idMaps] {
-                try Sandbox.run(step, config, &state, sourceJobFD: reportFD, prepareJob: { 0 })
+                try Sandbox.run(step, plan, &state, sourceJobFD: reportFD)
             }
         }
         if sb_unshare(SB_CLONE_NEWPID) != 0 { throw LockdownError(.pidNamespace, errno: currentErrno) }

@@ -113,21 +113,6 @@ public enum Seccomp {
         return rules
     }
 
-    /// Builds the filter from `allowlist(jobFD:)` with libseccomp and loads it, or loads
-    /// `precompiled` (the same filter, compiled once by the spawner with `compile`).
-    static func install(jobFD: Int32, precompiled: [UInt8]? = nil) throws(LockdownError) {
-        if let program = precompiled {
-            // SAFETY: the kernel copies `count` bytes of the program during the call.
-            let rc = program.withUnsafeBytes { sb_seccomp_load_program($0.baseAddress, $0.count) }
-            if rc != 0 { throw LockdownError(.seccomp, errno: currentErrno) }
-            return
-        }
-        let ctx = try build(jobFD: jobFD)
-        defer { seccomp_release(ctx) }
-        let rc = seccomp_load(ctx)
-        if rc != 0 { throw LockdownError(.seccomp, errno: -rc) }
-    }
-
     /// Compiles the allowlist to classic BPF once, so that each worker only has to hand the
     /// program to the kernel: the spawner does this at start, saving every worker libseccomp's
     /// build (allocations, rule merging and BPF generation) on the fork-to-ready path.

@@ -10,6 +10,7 @@
 // ignore SIGCHLD behind our back, e.g. a Foundation Process or SIGCHLD=SIG_IGN), and waiting
 // on pidfds (waitid(P_PIDFD) also only works for one's own children). The supervisor gets a
 // pidfd for each worker anyway, to kill it for a wall-clock timeout without pid-reuse races.
+import CLockdown
 import CShims
 #if canImport(Glibc)
 import Glibc
@@ -43,12 +44,6 @@ public enum Spawner {
             report("spawner setup failed: \(errnoName(e.errno)): \(e.hint)")
             return 2
         }
-        do throws(LockdownError) {
-            config.precompiledSeccompFilter = try Seccomp.compile(jobFD: config.jobFD)
-        } catch {
-            report("cannot compile the seccomp allowlist: \(error)")
-            return 2
-        }
         // Every signal disposition back to default, once, here rather than in every worker
         // (62 sigaction calls each): the Swift runtime's crash handlers must not run in a worker
         // (see sb_reset_signals). Workers inherit the dispositions; SIGPIPE stays ignored.
@@ -63,7 +58,20 @@ public enum Spawner {
             report("spawner setup failed: \(errnoName(currentErrno))")
             return 2
         }
-        var state = SpawnerState(config: config, program: program)
+        // The whole configuration compiled once (strings, rlimit table, the seccomp allowlist as
+        // BPF): each worker runs the lockdown from it without allocating (LockdownPlan).
+        let plan: LockdownPlan
+        do throws(LockdownError) {
+            plan = try LockdownPlan(config)
+        } catch {
+            report("cannot prepare the lockdown: \(error)")
+            return 2
+        }
+        var state = SpawnerState(plan: plan, program: program)
+        if arguments.contains("step-timing") {
+            state.timing = StepTiming()
+            if state.timing == nil { report("step timing: mmap failed") }
+        }
         var fds = [pollfd(fd: controlFD, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
         while true {
@@ -76,6 +84,7 @@ public enum Spawner {
         }
         // The supervisor hung up: no one will ever use or wait for the workers.
         for pid in state.live.keys { kill(pid, SIGKILL) }
+        if let timing = state.timing { _ = writeAll(2, Array(timing.report().utf8)) }
         return 0
     }
 
@@ -93,19 +102,29 @@ public enum Spawner {
         return enterNetworkNamespace(&config)
     }
 
-    /// An empty network namespace (only a loopback interface, down) for all workers. As root,
-    /// a plain unshare; otherwise inside a user namespace of the spawner's own, in which case
-    /// the workers keep their identity (there is no unprivileged uid mapped to drop to).
+    /// An empty network namespace (only a loopback interface, down) for all workers, inside a
+    /// user namespace of the spawner's own. A root spawner first becomes the unprivileged outside
+    /// identity (65534): its user namespace maps inside-0 to nobody, so the spawner itself holds
+    /// no privilege on the host, and its workers, nested one user namespace further, are nobody
+    /// on the host without changing credentials each (a setresuid/setresgid/setgroups per worker
+    /// cost ~45 µs of the fork-to-ready time here). An unprivileged spawner maps its own ids.
     static func enterNetworkNamespace(_ config: inout LockdownConfig) -> LockdownError? {
-        if geteuid() == 0 {
-            return sb_unshare(SB_CLONE_NEWNET) == 0 ? nil : LockdownError(.userNamespace, errno: currentErrno)
+        var (uid, gid) = (getuid(), getgid())
+        if geteuid() == 0, let outsideUID = config.outsideUID, let outsideGID = config.outsideGID {
+            let e = sb_become(outsideUID, outsideGID)
+            if e != 0 { return LockdownError(.outsideIdentity, errno: e) }
+            // The death signal was re-armed after the switch; the supervisor may have died before.
+            if getppid() == 1 { return LockdownError(.outsideIdentity, errno: ESRCH) }
+            (uid, gid) = (outsideUID, outsideGID)
         }
-        var state = LockdownState(outsideUID: getuid(), outsideGID: getgid())
         if sb_unshare(SB_CLONE_NEWUSER | SB_CLONE_NEWNET) != 0 {
             return LockdownError(.userNamespace, errno: currentErrno)
         }
-        do throws(LockdownError) { try Namespaces.writeIDMaps(state) } catch { return error }
-        state = LockdownState()
+        let e = sb_write_id_maps(-1, uid, gid)
+        if e != 0 { return LockdownError(.idMaps, errno: e) }
+        // Not dumpable: no other process of the same uid (nobody) may ptrace the spawner.
+        // Each worker turns it on for itself until its own maps are written.
+        if sb_prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 { return LockdownError(.idMaps, errno: currentErrno) }
         config.outsideUID = nil
         config.outsideGID = nil
         return nil
@@ -119,13 +138,10 @@ public enum Spawner {
     static func leaveHostFilesystem(_ config: inout LockdownConfig) -> LockdownError? {
         let proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if proc < 0 { return LockdownError(.idMaps, errno: currentErrno) }
-        do throws(LockdownError) {
-            try Namespaces.unshareMount()
-            try Mounts.pivotIntoEmptyRoot(mountpoint: config.newRootMountpoint)
-        } catch {
-            close(proc)
-            return error
-        }
+        var e = sb_unshare_mount_private()
+        if e != 0 { close(proc); return LockdownError(.mountNamespace, errno: e) }
+        e = sb_pivot_into_empty_root(config.newRootMountpoint)
+        if e != 0 { close(proc); return LockdownError(.rootFilesystem, errno: e) }
         config.procFD = proc
         config.rootPreparedBySpawner = true
         return nil
@@ -144,10 +160,13 @@ public enum Spawner {
 
 /// The spawner's bookkeeping: live workers by pid, and the next worker id.
 struct SpawnerState {
-    let config: LockdownConfig
+    let plan: LockdownPlan
+    var config: LockdownConfig { plan.config }
     let program: WorkerProgram
     var live: [pid_t: UInt32] = [:]
     var nextID: UInt32 = 1
+    /// Set in the step-timing mode only (see StepTiming.swift).
+    var timing: StepTiming? = nil
 
     /// Reads one request; returns false when the supervisor hung up.
     mutating func serveOneRequest() -> Bool {
@@ -164,6 +183,7 @@ struct SpawnerState {
             Spawner.report("unexpected control record ignored")
             return true
         }
+        timing?.stamp(nextID, 0)
         spawnWorker()
         return true
     }
@@ -179,9 +199,11 @@ struct SpawnerState {
         // CAP_SYS_ADMIN over the *initial* PID namespace, which an unprivileged spawner (the
         // systemd unit runs as user alcatraz) does not have. clone(CLONE_NEWPID) with fork
         // semantics needs no way back.
+        timing?.stamp(nextID, 1)
         let pid = sb_fork_into_new_pid_namespace()
         if pid == 0 { runWorker(jobFD: pair[1]) }
         let forkErrno = currentErrno
+        timing?.stamp(nextID, 2)
         close(pair[1])
         guard pid > 0 else {
             close(pair[0])
@@ -192,6 +214,7 @@ struct SpawnerState {
         live[pid] = id
         let pidfd = sb_pidfd_open(pid, 0)
         send(.spawned(workerID: id, pid: pid), fds: pidfd >= 0 ? [pair[0], pidfd] : [pair[0]])
+        timing?.stamp(id, 3)
         close(pair[0])
         if pidfd >= 0 { close(pidfd) }
     }
@@ -200,15 +223,19 @@ struct SpawnerState {
     func runWorker(jobFD: Int32) -> Never {
         // Dispositions were reset once in the spawner (see Spawner.run); only the mask and the
         // alternate stack remain to clear (the spawner blocks SIGCHLD for its signalfd).
+        let id = nextID
+        timing?.stamp(id, StepTiming.childStart)
         _ = sb_unblock_signals()
         do throws(LockdownError) {
-            try lockDown(config, sourceJobFD: jobFD, prepareJob: program.prepare)
+            try lockDown(plan, sourceJobFD: jobFD, prepareJob: program.prepare,
+                         stamps: timing.map { $0.slot(id) + StepTiming.firstStep })
         } catch {
             // Which number the job socket has depends on how far the lockdown got.
             let fd = error.step.rawValue > LockdownStep.fileDescriptors.rawValue ? config.jobFD : jobFD
             _ = writeAll(fd, WorkerHello.failureRecord(error))
             exitImmediately(WorkerExitCode.lockdownFailedBase + error.step.rawValue)
         }
+        timing?.stamp(id, StepTiming.readyIndex)
         _ = writeAll(config.jobFD, [WorkerHello.ready])
         exitImmediately(program.main(config.jobFD))
     }
@@ -220,6 +247,7 @@ struct SpawnerState {
             let pid = retryingOnEINTR { wait4(-1, &status, WNOHANG, &usage) }
             if pid <= 0 { return }
             guard let id = live.removeValue(forKey: pid) else { continue }
+            timing?.collect(id)
             let cpu = UInt64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000
                 + UInt64(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
             send(.exited(WorkerExitReport(workerID: id, pid: pid, waitStatus: status,

@@ -34,6 +34,15 @@ final class LiveWorkerTests: XCTestCase {
             XCTAssertEqual(status["Uid"]?.split(separator: "\t").first, "65534")
             XCTAssertEqual(status["Gid"]?.split(separator: "\t").first, "65534")
         }
+        // The spawner itself dropped to nobody too, in a user namespace of its own, and is not
+        // dumpable (no other process of uid nobody may ptrace it).
+        let spawnerStatus = try statusFields(spawner.spawnerPID)
+        if getuid() == 0 {
+            XCTAssertEqual(spawnerStatus["Uid"]?.split(separator: "\t").first, "65534")
+            XCTAssertEqual(spawnerStatus["Groups"] ?? "", "", "supplementary groups dropped")
+        }
+        XCTAssertNotEqual(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/user"),
+                          try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(spawner.spawnerPID)/ns/user"))
         // PID 1 of its own PID namespace: the last NSpid entry is 1.
         XCTAssertEqual(status["NSpid"]?.split(separator: "\t").last, "1")
 

@@ -2,7 +2,10 @@
 // clone() with the same namespaces, measured in the same run and interleaved in rounds so that
 // both see the same machine load.
 //
-//   alcatraz-spawn-bench [--workers N] [--rounds R] [--worker PATH]
+//   alcatraz-spawn-bench [--workers N] [--rounds R] [--worker PATH] [--steps]
+//
+// --steps: the spawner also stamps every lockdown step of every worker and prints the median
+// of each phase when it exits (a measuring mode: see Sources/Sandbox/StepTiming.swift).
 //
 // Worker: the supervisor's request to the spawner -> fork -> full lockdown (user, mount, IPC,
 // UTS, cgroup namespaces, PID namespace from the spawner, fd renumbering, tmpfs + pivot_root,
@@ -48,6 +51,7 @@ func formatted(_ value: Double, _ decimals: Int) -> String {
 
 var workers = 200
 var rounds = 5
+var stepTiming = false
 var workerPath: String = {
     var buffer = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
@@ -57,20 +61,22 @@ var workerPath: String = {
 var arguments = Array(CommandLine.arguments.dropFirst())
 while !arguments.isEmpty {
     let flag = arguments.removeFirst()
+    if flag == "--steps" { stepTiming = true; continue }
     guard let value = arguments.first else { fail("\(flag) needs a value") }
     arguments.removeFirst()
     switch flag {
     case "--workers": workers = Int(value) ?? workers
     case "--rounds": rounds = Int(value) ?? rounds
     case "--worker": workerPath = value
-    default: fail("unknown option \(flag); usage: alcatraz-spawn-bench [--workers N] [--rounds R] [--worker PATH]")
+    default: fail("unknown option \(flag); usage: alcatraz-spawn-bench [--workers N] [--rounds R] [--worker PATH] [--steps]")
     }
 }
 
 let namespaces = SB_CLONE_NEWUSER | SB_CLONE_NEWNS | SB_CLONE_NEWPID | SB_CLONE_NEWIPC | SB_CLONE_NEWUTS | SB_CLONE_NEWCGROUP
 let client: SpawnerClient
 do {
-    client = try SpawnerClient(executablePath: workerPath)
+    client = try SpawnerClient(executablePath: workerPath,
+                               arguments: stepTiming ? ["spawner", "step-timing"] : ["spawner"])
 } catch {
     fail("\(error)")
 }

@@ -32,19 +32,11 @@
 #define SB_RLIMIT_NICE 13
 #define SB_RLIMIT_RTPRIO 14
 
-/// setrlimit(2) with soft == hard == `value`.
-int sb_setrlimit_both(int resource, uint64_t value);
-
-/// unshare(2), setresuid(2), setresgid(2), dup3(2): GNU extensions hidden from Swift.
+/// unshare(2): a GNU extension hidden from Swift.
 int sb_unshare(int flags);
-int sb_setresuid(uid_t r, uid_t e, uid_t s);
-int sb_setresgid(gid_t r, gid_t e, gid_t s);
-int sb_dup3(int oldfd, int newfd, int flags);
 
 /// prctl(2) with all five arguments spelled out (prctl is variadic in glibc).
 int sb_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
-/// pivot_root(2); glibc has no wrapper.
-int sb_pivot_root(const char *new_root, const char *put_old);
 /// close_range(2) through syscall(2), independent of the glibc version.
 int sb_close_range(unsigned int first, unsigned int last, unsigned int flags);
 /// fork(2) (glibc's, so atfork handlers and the cached TID stay right). Unavailable in Swift.
@@ -52,8 +44,6 @@ pid_t sb_fork(void);
 /// fork(2), but the child is PID 1 of a new PID namespace (raw clone with CLONE_NEWPID|SIGCHLD).
 /// Needs CAP_SYS_ADMIN in the caller's user namespace. Single-threaded callers only.
 pid_t sb_fork_into_new_pid_namespace(void);
-/// 1 if "/" is a read-only tmpfs whose root directory is empty, 0 if not, -1 with errno set.
-int sb_root_is_empty_readonly_tmpfs(void);
 /// The per-worker part of sb_reset_signals: no alternate signal stack, nothing blocked (the
 /// dispositions were reset once, in the spawner, and are inherited).
 int sb_unblock_signals(void);
@@ -80,10 +70,6 @@ int sb_reset_signals(void);
 /// take rights away. A hand-written 10-instruction BPF program, so that it can be loaded after
 /// the lockdown without libseccomp allocating or calling anything.
 int sb_seccomp_seal_exec(void);
-
-/// Loads a classic-BPF seccomp program (`length` bytes of struct sock_filter, as exported by
-/// seccomp_export_bpf) with seccomp(SECCOMP_SET_MODE_FILTER, 0, ...).
-int sb_seccomp_load_program(const void *program, size_t length);
 
 /// Calls `entry` as `int64_t (*)(void)` and returns its rax. Test harness only: runs machine
 /// code supplied by a test (System V ABI: the code may clobber caller-saved registers only).
