@@ -3,6 +3,9 @@
 //       the spawner process, started once by the supervisor (SpawnerClient); forks workers
 //   alcatraz-worker check-sandbox
 //       prints the kernel self-check table (exit code 1 if a feature is missing)
+//   alcatraz-worker warm-up
+//       runs the spawner's warm-up job in this process and says whether it gave the expected
+//       answer on every engine (exit code 1 if not; a test runs it)
 // It links Sandbox, PVM, JIT and WireProtocol, and no Foundation. Each worker runs exactly one
 // job: lockdown, one framed request, one framed answer, exit 0.
 //
@@ -97,12 +100,26 @@ func failureAnswer(_ request: WorkerMessage, _ message: String) -> WorkerMessage
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "spawner":
-    exit(Spawner.run(arguments: Array(args.dropFirst()), program: WorkerProgram(prepare: prepareJob, main: runJob)))
+    // A failed warm-up costs only speed (each worker then fills its caches itself): report it
+    // on stderr, where the supervisor's log collects the spawner's diagnostics, and go on.
+    let program = WorkerProgram(warmUp: {
+        if let problem = WarmUp.run() {
+            _ = "alcatraz spawner: warm-up: \(problem)\n".withCString { write(2, $0, strlen($0)) }
+        }
+    }, prepare: prepareJob, main: runJob)
+    exit(Spawner.run(arguments: Array(args.dropFirst()), program: program))
+case "warm-up":
+    if let problem = WarmUp.run() {
+        say("warm-up failed: \(problem)\n")
+        exit(1)
+    }
+    say("warm-up ok\n")
+    exit(0)
 case "check-sandbox":
     let results = SandboxCheck.run()
     say(SandboxCheck.table(results))
     exit(results.allSatisfy(\.ok) ? 0 : 1)
 default:
-    say("usage: alcatraz-worker spawner [memory=N reserve=N slack=N cpu=N] | check-sandbox\n")
+    say("usage: alcatraz-worker spawner [memory=N reserve=N slack=N cpu=N] | check-sandbox | warm-up\n")
     exit(64)
 }

@@ -11,7 +11,6 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -27,6 +26,12 @@
 #include <unistd.h>
 
 _Static_assert(SB_STEP_COUNT == 16, "LockdownStep has 16 cases");
+_Static_assert(SB_WORKER_CLONE_FLAGS == (CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
+               "the worker's clone flags");
+
+pid_t sb_fork_into_namespaces(int flags) {
+    return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+}
 
 static int fail(void) { return errno != 0 ? errno : EIO; }
 
@@ -67,6 +72,14 @@ int sb_become(uint32_t uid, uint32_t gid) {
 // already become nobody in a user namespace of its own, so for its workers this step only
 // re-arms the parent-death signal and the dumpable flag.)
 static int outside_identity(const struct sb_lockdown_plan *plan, struct sb_lockdown_state *state) {
+    if (plan->namespaces_cloned) {
+        // Already in the new user namespace, where getuid() is the overflow id until the maps
+        // exist: the ids to map to are the spawner's, recorded in the plan.
+        state->outside_uid = plan->outside_uid;
+        state->outside_gid = plan->outside_gid;
+        if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail();
+        return 0;
+    }
     state->outside_uid = getuid();
     state->outside_gid = getgid();
     if (geteuid() == 0 && plan->drop_identity) {
@@ -83,10 +96,26 @@ static int outside_identity(const struct sb_lockdown_plan *plan, struct sb_lockd
 // Inside 0 maps to the outside identity, one id each, nothing else. The process writes its own
 // maps, so the kernel only allows mapping its own euid/egid, and the gid map only after
 // setgroups is denied (otherwise an unprivileged user could drop a group used in a deny-ACL).
+// "0 <id> 1\n" without printf: a fresh fork faults in every page of libc it runs for the first
+// time, and vfprintf is several.
+static void id_map_line(char out[24], uint32_t id) {
+    char digits[10];
+    int n = 0;
+    do { digits[n++] = (char)('0' + id % 10); id /= 10; } while (id != 0);
+    int i = 0;
+    out[i++] = '0';
+    out[i++] = ' ';
+    while (n > 0) out[i++] = digits[--n];
+    out[i++] = ' ';
+    out[i++] = '1';
+    out[i++] = '\n';
+    out[i] = 0;
+}
+
 int sb_write_id_maps(int proc_fd, uint32_t uid, uint32_t gid) {
-    char uid_map[48], gid_map[48];
-    snprintf(uid_map, sizeof uid_map, "0 %u 1\n", uid);
-    snprintf(gid_map, sizeof gid_map, "0 %u 1\n", gid);
+    char uid_map[24], gid_map[24];
+    id_map_line(uid_map, uid);
+    id_map_line(gid_map, gid);
     int e = write_text(proc_fd, "self/setgroups", "/proc/self/setgroups", "deny");
     if (e == 0) e = write_text(proc_fd, "self/uid_map", "/proc/self/uid_map", uid_map);
     if (e == 0) e = write_text(proc_fd, "self/gid_map", "/proc/self/gid_map", gid_map);
@@ -188,7 +217,9 @@ int sb_lockdown_step(const struct sb_lockdown_plan *plan, int step, int source_j
     switch (step) {
     case SB_STEP_OUTSIDE_IDENTITY: return outside_identity(plan, state);
     case SB_STEP_PID_NAMESPACE: return plan->require_pid1 && getpid() != 1 ? EINVAL : 0;
-    case SB_STEP_USER_NAMESPACE: return unshare(CLONE_NEWUSER) == 0 ? 0 : fail();
+    case SB_STEP_USER_NAMESPACE:
+        if (plan->namespaces_cloned) return 0;
+        return unshare(CLONE_NEWUSER) == 0 ? 0 : fail();
     case SB_STEP_ID_MAPS: {
         int e = sb_write_id_maps(plan->proc_fd, state->outside_uid, state->outside_gid);
         if (e != 0) return e;
@@ -196,12 +227,20 @@ int sb_lockdown_step(const struct sb_lockdown_plan *plan, int step, int source_j
         // process cannot be ptrace-attached by other processes of the same uid.
         return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : fail();
     }
-    case SB_STEP_MOUNT_NAMESPACE: return sb_unshare_mount_private();
-    case SB_STEP_IPC_NAMESPACE: return unshare(CLONE_NEWIPC) == 0 ? 0 : fail();
+    case SB_STEP_MOUNT_NAMESPACE:
+        if (plan->namespaces_cloned) {
+            return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 ? 0 : fail();
+        }
+        return sb_unshare_mount_private();
+    case SB_STEP_IPC_NAMESPACE:
+        if (plan->namespaces_cloned) return 0;
+        return unshare(CLONE_NEWIPC) == 0 ? 0 : fail();
     case SB_STEP_UTS_NAMESPACE:
-        if (unshare(CLONE_NEWUTS) != 0) return fail();
+        if (!plan->namespaces_cloned && unshare(CLONE_NEWUTS) != 0) return fail();
         return sethostname(plan->hostname, strlen(plan->hostname)) == 0 ? 0 : fail();
-    case SB_STEP_CGROUP_NAMESPACE: return unshare(CLONE_NEWCGROUP) == 0 ? 0 : fail();
+    case SB_STEP_CGROUP_NAMESPACE:
+        if (plan->namespaces_cloned) return 0;
+        return unshare(CLONE_NEWCGROUP) == 0 ? 0 : fail();
     case SB_STEP_FILE_DESCRIPTORS: return file_descriptors(source_job_fd, plan->job_fd);
     case SB_STEP_ROOT_FILESYSTEM:
         return plan->root_prepared ? verify_empty_root() : sb_pivot_into_empty_root(plan->new_root_mountpoint);

@@ -88,6 +88,11 @@ uintptr_t alcatraz_get_gs_base(void) {
 void alcatraz_jit_call(uintptr_t entry) { ((alcatraz_jit_entry)entry)(); }
 
 uint32_t alcatraz_cpu_features(void) {
+    // Asked once per process: cpuid traps to the hypervisor in a VM, and every JIT instance
+    // asks. A fork inherits the answer (the spawner's warm-up asks before the first worker).
+    static uint32_t cached;  // bit 31: computed
+    uint32_t known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (known & 0x80000000u) return known & 0x7fffffffu;
     unsigned a, b, c, d;
     uint32_t features = 0;
     if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
@@ -96,5 +101,6 @@ uint32_t alcatraz_cpu_features(void) {
     }
     if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5))) features |= 4;  // LZCNT
     if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 23))) features |= 8;          // POPCNT
+    __atomic_store_n(&cached, features | 0x80000000u, __ATOMIC_RELAXED);
     return features;
 }

@@ -88,6 +88,11 @@ public struct LockdownConfig: Sendable, Equatable {
     /// each worker's private mount namespace is a copy of it. Saves a mount, a pivot_root and
     /// the detach of the host's whole mount tree per worker.
     public var rootPreparedBySpawner: Bool = false
+    /// Set by a spawner that forks each worker with all its namespaces at once
+    /// (`sb_fork_into_namespaces(SB_WORKER_CLONE_FLAGS)`, one clone as the benchmark floor does,
+    /// instead of an unshare per namespace in the worker). Only without an identity drop: the
+    /// spawner must already be the identity the workers' maps point to.
+    public var namespacesCreatedAtFork: Bool = false
     /// A descriptor of `/proc` kept by the spawner from before it left the host's filesystem;
     /// the `idMaps` step writes `self/uid_map` and friends through it. -1: use `/proc` by path.
     public var procFD: Int32 = -1
@@ -138,6 +143,12 @@ public final class LockdownPlan: @unchecked Sendable {
         plan.require_pid1 = config.requirePIDNamespace ? 1 : 0
         plan.proc_fd = config.procFD
         plan.root_prepared = config.rootPreparedBySpawner ? 1 : 0
+        if config.namespacesCreatedAtFork {
+            guard plan.drop_identity == 0 else { throw LockdownError(.userNamespace, errno: EINVAL) }
+            plan.namespaces_cloned = 1
+            plan.outside_uid = getuid()
+            plan.outside_gid = getgid()
+        }
         plan.new_root_mountpoint = UnsafePointer(mountpoint)
         plan.hostname = UnsafePointer(hostname)
         plan.rlimit_count = Int32(table.count)

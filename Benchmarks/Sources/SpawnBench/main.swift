@@ -81,6 +81,7 @@ do {
     fail("\(error)")
 }
 var workerLatency: [UInt64] = [], floorLatency: [UInt64] = []
+var workerCPU: [UInt64] = []
 var workerWall: UInt64 = 0, floorWall: UInt64 = 0
 let perRound = max(1, workers / rounds)
 // Warm up both paths (page cache, the spawner's first fork) outside the measurement.
@@ -104,7 +105,7 @@ for _ in 0..<rounds {
             try client.waitUntilReady(w)
             workerLatency.append(now() - t0)
             client.kill(w)
-            _ = try client.waitForOutcome(w)
+            workerCPU.append(try client.waitForExit(w).report.cpuMicroseconds)
         } catch {
             fail("\(error)")
         }
@@ -120,4 +121,5 @@ print("samples: \(workerLatency.count) workers, \(floorLatency.count) bare clone
 print("                              median fork-to-ready   per second (incl. teardown)")
 print("locked-down worker            \(formatted(wMedian / 1e6, 3)) ms               \(formatted(wRate, 0))")
 print("bare clone(), same namespaces \(formatted(fMedian / 1e6, 3)) ms               \(formatted(fRate, 0))")
+print("worker CPU time, fork to exit (wait4 rusage, median): \(formatted(median(workerCPU) / 1000, 3)) ms")
 print("ratio (worker / floor)        \(formatted(wMedian / fMedian, 2))x latency, \(formatted(fRate / wRate, 2))x throughput")

@@ -45,6 +45,8 @@ struct sb_rlimit_entry {
 struct sb_lockdown_plan {
     int job_fd;
     /// Non-zero: a root caller becomes outside_uid/outside_gid before its user namespace exists.
+    /// With namespaces_cloned, outside_uid/outside_gid are instead the spawner's own ids, which
+    /// the worker's maps map inside-0 to.
     int drop_identity;
     uint32_t outside_uid;
     uint32_t outside_gid;
@@ -54,6 +56,10 @@ struct sb_lockdown_plan {
     int proc_fd;
     /// Non-zero: the spawner already left the host filesystem; only verify the empty root.
     int root_prepared;
+    /// Non-zero: the spawner forked the worker with sb_fork_into_namespaces(), so the user,
+    /// mount, IPC, UTS and cgroup namespaces already exist (clone creates all of them or fails);
+    /// their steps then only do what follows the unshare (private mounts, the hostname).
+    int namespaces_cloned;
     const char *new_root_mountpoint;
     const char *hostname;
     int rlimit_count;
@@ -85,6 +91,13 @@ int sb_lockdown_step(const struct sb_lockdown_plan *plan, int step, int source_j
 /// CLOCK_MONOTONIC nanoseconds after each step that succeeded (the spawner's timing mode).
 int sb_lockdown_run(const struct sb_lockdown_plan *plan, int first, int last, int source_job_fd,
                     struct sb_lockdown_state *state, int *failed_step, uint64_t *stamps);
+
+/// Namespace flags of the worker's clone when `namespaces_cloned` is set: PID, user, mount, IPC,
+/// UTS and cgroup (not network: the spawner's one network namespace is shared).
+#define SB_WORKER_CLONE_FLAGS 0x3e020000
+/// fork(2) as a raw clone with `flags` (namespace flags) | SIGCHLD: the child runs on a copy of
+/// the caller's stack. Single-threaded callers only (glibc's fork handlers do not run).
+pid_t sb_fork_into_namespaces(int flags);
 
 /// libcap's empty capability state (cap_init()), for the plan; NULL with errno on failure.
 void *sb_empty_capabilities(void);
