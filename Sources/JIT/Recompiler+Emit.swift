@@ -25,13 +25,11 @@ extension Recompiler {
         case .jump: jump(toTarget: target, from: i)
         case .jump_ind:
             a.lea(.dword, .rax, Mem(base: ra, disp: Recompiler.imm32(x)))
-            a.mov(.dword, Mem.context(ContextLayout.djumpFrom), imm: Int32(i))
-            a.jmp(djump)
+            dynamicJump(from: i)
         case .load_imm_jump_ind:
             a.lea(.dword, .rax, Mem(base: rb, disp: Recompiler.imm32(y)))
             a.loadImmediate(ra, x)
-            a.mov(.dword, Mem.context(ContextLayout.djumpFrom), imm: Int32(i))
-            a.jmp(djump)
+            dynamicJump(from: i)
         case .load_imm_jump:
             a.loadImmediate(ra, x)
             jump(toTarget: target, from: i)

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# One-shot cost against wasmtime: the same guest C (Guest/bench/*.c) as a PVM program run by
+# `alcatraz run --engine jit` and as a wasm32 module run by wasmtime (Cranelift, the PyPI
+# package), each from program bytes to output, interleaved, medians of RUNS.
+#
+#   bash Benchmarks/wasmtime-oneshot.sh [RUNS]      # default 7; prints a Markdown table
+#
+# PVM one-shot: `alcatraz run --json` elapsed_ns = decode + compile + guest memory set-up + run
+# (gas metering on), not the process start or reading the file.
+# wasmtime one-shot: inside one Python process with the Engine made once (as a node would keep
+# it): Module(engine, bytes) (validation + Cranelift compilation, no cache) + Store + Instance +
+# writing the input + the call + reading the output. Measured twice: wasmtime's default (no
+# metering) and with fuel metering on (consume_fuel, the closest thing to gas).
+# The wasm build: the toolchain's clang --target=wasm32 -O2, Guest/sdk/wasm_main.c as harness.
+# wasmtime comes from PyPI into a virtual environment under .build/ (created on first use).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+RUNS=${1:-7}
+cd "$ROOT"
+VENV="$ROOT/.build/wasmtime-venv"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import wasmtime' 2>/dev/null; then
+    python3 -m venv "$VENV" >&2
+    "$VENV/bin/pip" install --quiet wasmtime >&2
+fi
+swift build -c release --product alcatraz >&2
+CLANG=${CLANG:-$(dirname "$(command -v swift)")/clang}
+[ -x "$CLANG" ] || CLANG=/opt/swift/usr/bin/clang
+echo "wasmtime $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("wasmtime"))'), $("$CLANG" --version | head -1)" >&2
+A="$ROOT/.build/release/alcatraz"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "| benchmark | PVM JIT one-shot (ms) | wasmtime one-shot (ms) | of which compile | wasmtime + fuel (ms) | PVM / wasmtime | PVM / wasmtime+fuel |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for src in Guest/bench/*.c; do
+    b=$(basename "$src" .c)
+    GUEST_CFLAGS=-O2 scripts/build-guest.sh "$src" -o "$tmp/$b.pvm" >&2
+    W=(--target=wasm32 -O2 -ffreestanding -nostdlib -std=gnu11 -IGuest/sdk)
+    "$CLANG" "${W[@]}" -c "$src" -o "$tmp/$b.o"
+    "$CLANG" "${W[@]}" -c Guest/sdk/wasm_main.c -o "$tmp/wasm_main.o"
+    "$CLANG" "${W[@]}" -fno-builtin -c Guest/sdk/libc.c -o "$tmp/libc.o"
+    "$CLANG" "${W[@]}" "$tmp/$b.o" "$tmp/wasm_main.o" "$tmp/libc.o" -Wl,--no-entry -Wl,-z,stack-size=16777216 \
+        -o "$tmp/$b.wasm"
+    "$VENV/bin/python" - "$A" "$tmp/$b.pvm" "$tmp/$b.wasm" "$RUNS" "$b" <<'PY'
+import json, statistics, subprocess, sys, time
+import wasmtime
+a, prog, wasm_path, runs, name = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+wasm = open(wasm_path, "rb").read()
+plain = wasmtime.Engine()
+config = wasmtime.Config()
+config.consume_fuel = True
+fueled = wasmtime.Engine(config)
+
+def oneshot(engine, fuel):
+    t0 = time.perf_counter_ns()
+    module = wasmtime.Module(engine, wasm)
+    t1 = time.perf_counter_ns()
+    store = wasmtime.Store(engine)
+    if fuel:
+        store.set_fuel(10**18)
+    instance = wasmtime.Instance(store, module, [])
+    ex = instance.exports(store)
+    memory = ex["memory"]
+    memory.write(store, b"", ex["input_buffer"](store))
+    ex["run"](store, 0)
+    ptr = ex["output_ptr"](store)
+    out = bytes(memory.read(store, ptr, ptr + ex["output_len"](store)))
+    return time.perf_counter_ns() - t0, t1 - t0, out
+
+times = {"pvm": [], "wasm": [], "compile": [], "fuel": []}
+for rep in range(runs):
+    r = subprocess.run([a, "run", prog, "--engine", "jit", "--json", "--gas", str(10**13)], capture_output=True, text=True)
+    d = json.loads(r.stdout)
+    total, compile_ns, out = oneshot(plain, False)
+    ftotal, _, fout = oneshot(fueled, True)
+    if d["status"] != "halt" or d["output_hex"] != out.hex() or fout != out:
+        sys.exit(f"{name}: outputs differ: PVM {d['status']} {d.get('output_hex')!r}, wasmtime {out.hex()!r}, fuel {fout.hex()!r}")
+    times["pvm"].append(d["elapsed_ns"]); times["wasm"].append(total)
+    times["compile"].append(compile_ns); times["fuel"].append(ftotal)
+p, w, c, f = (statistics.median(times[k]) / 1e6 for k in ("pvm", "wasm", "compile", "fuel"))
+print(f"| {name} | {p:.2f} | {w:.2f} | {c:.2f} | {f:.2f} | {p / w:.2f}× | {p / f:.2f}× |")
+PY
+done
