@@ -49,7 +49,6 @@ final class LockdownPlanTests: XCTestCase {
         // The program is the allowlist compiled for job fd 7, byte for byte.
         let expected = try Seccomp.compile(jobFD: 7)
         XCTAssertEqual(raw.seccomp_program_length, expected.count)
-        print("seccomp allowlist: \(expected.count / 8) BPF instructions")
         let program = Array(UnsafeRawBufferPointer(start: raw.seccomp_program, count: raw.seccomp_program_length))
         XCTAssertEqual(program, expected)
         XCTAssertNotEqual(program, try Seccomp.compile(jobFD: 3), "the job fd is part of the filter")
