@@ -59,11 +59,15 @@ static int write_text(int dirfd, const char *relative, const char *absolute, con
 // Dumpable again until the maps are written (whoever writes them turns it off).
 // Second war story: a credential change also clears PR_SET_PDEATHSIG, so it is armed here,
 // after the switch: a worker must die with its spawner, the spawner with its supervisor.
+static int dumpable_with_death_signal(void) {
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail();
+    return 0;
+}
+
 int sb_become(uint32_t uid, uint32_t gid) {
     errno = 0;
     if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) return fail();
-    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail();
-    return 0;
+    return dumpable_with_death_signal();
 }
 
 // Step outsideIdentity. A root caller first becomes nobody in its user namespace, then creates
@@ -77,8 +81,7 @@ static int outside_identity(const struct sb_lockdown_plan *plan, struct sb_lockd
         // exist: the ids to map to are the spawner's, recorded in the plan.
         state->outside_uid = plan->outside_uid;
         state->outside_gid = plan->outside_gid;
-        if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail();
-        return 0;
+        return dumpable_with_death_signal();
     }
     state->outside_uid = getuid();
     state->outside_gid = getgid();
@@ -89,8 +92,7 @@ static int outside_identity(const struct sb_lockdown_plan *plan, struct sb_lockd
         state->outside_gid = plan->outside_gid;
         return 0;
     }
-    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail();
-    return 0;
+    return dumpable_with_death_signal();
 }
 
 // Inside 0 maps to the outside identity, one id each, nothing else. The process writes its own

@@ -47,12 +47,6 @@ int sb_close_range(unsigned int first, unsigned int last, unsigned int flags) {
 
 pid_t sb_fork(void) { return fork(); }
 
-pid_t sb_fork_into_new_pid_namespace(void) {
-    // clone(2) with fork semantics (no new stack: the child continues on a copy of this one)
-    // plus CLONE_NEWPID. Only for single-threaded callers: glibc's fork handlers do not run.
-    return (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
-}
-
 int sb_pidfd_open(pid_t pid, unsigned int flags) {
     return (int)syscall(SYS_pidfd_open, pid, flags);
 }

@@ -214,7 +214,7 @@ struct SpawnerState {
         // namespace in the worker); the steps of the lockdown then do only what follows each.
         timing?.stamp(nextID, 1)
         let pid = config.namespacesCreatedAtFork
-            ? sb_fork_into_namespaces(SB_WORKER_CLONE_FLAGS) : sb_fork_into_new_pid_namespace()
+            ? sb_fork_into_namespaces(SB_WORKER_CLONE_FLAGS) : sb_fork_into_namespaces(SB_CLONE_NEWPID)
         if pid == 0 { runWorker(jobFD: pair[1]) }
         let forkErrno = currentErrno
         timing?.stamp(nextID, 2)

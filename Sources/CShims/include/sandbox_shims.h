@@ -41,9 +41,6 @@ int sb_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, u
 int sb_close_range(unsigned int first, unsigned int last, unsigned int flags);
 /// fork(2) (glibc's, so atfork handlers and the cached TID stay right). Unavailable in Swift.
 pid_t sb_fork(void);
-/// fork(2), but the child is PID 1 of a new PID namespace (raw clone with CLONE_NEWPID|SIGCHLD).
-/// Needs CAP_SYS_ADMIN in the caller's user namespace. Single-threaded callers only.
-pid_t sb_fork_into_new_pid_namespace(void);
 /// The per-worker part of sb_reset_signals: no alternate signal stack, nothing blocked (the
 /// dispositions were reset once, in the spawner, and are inherited).
 int sb_unblock_signals(void);
