@@ -39,6 +39,13 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Run in a locked-down worker process (alcatraz-worker next to this executable).")
     var sandbox = false
 
+    @Option(help: """
+        Run the program this many times in this process, each time from scratch (decode, compile, \
+        fresh guest memory); every result must be the same. The JSON timings are the medians, and \
+        `runs` lists each repetition (the first one pays this process's one-time start-up costs).
+        """)
+    var `repeat`: Int = 1
+
     func run() throws {
         let program = try ProgramLoader.load(file)
         let inputBytes = try readInput()
@@ -46,20 +53,33 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("the input is \(inputBytes.count) bytes; at most \(GuestABI.maxInput) are allowed")
         }
         guard gas >= 0 else { throw ValidationError("--gas must not be negative") }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let result: InvocationResult
-        if sandbox {
-            result = try runSandboxed(program, inputBytes)
-        } else {
-            result = try runInProcess(program, inputBytes)
+        guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        guard !sandbox || `repeat` == 1 else { throw ValidationError("--repeat is for in-process runs, not --sandbox") }
+        var result: InvocationResult?
+        var timings: [RunTimings] = []
+        for _ in 0..<`repeat` {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var t = RunTimings()
+            let r: InvocationResult
+            if sandbox {
+                r = try runSandboxed(program, inputBytes)
+            } else {
+                r = try runInProcess(program, inputBytes, &t)
+            }
+            t.elapsed = DispatchTime.now().uptimeNanoseconds - start
+            if let first = result, first != r {
+                throw CLIError("repetition \(timings.count + 1) gave a different result:\nfirst: \(first)\nnow: \(r)")
+            }
+            result = r
+            timings.append(t)
         }
-        let elapsed = DispatchTime.now().uptimeNanoseconds - start
+        let final = result!
         if json {
-            print(ResultFormat.json(result, engine: engine.rawValue, nanoseconds: elapsed))
+            print(ResultFormat.json(final, engine: engine.rawValue, timings: timings, sandboxed: sandbox))
         } else {
-            print(ResultFormat.text(result))
+            print(ResultFormat.text(final))
         }
-        if case .halt = result.status { return }
+        if case .halt = final.status { return }
         throw ExitCode(2)
     }
 
@@ -84,16 +104,28 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    func runInProcess(_ program: StandardProgram, _ inputBytes: [UInt8]) throws -> InvocationResult {
+    /// Runs in this process; `t` gets the time to prepare (decode, compile for the JIT, guest
+    /// memory) and to execute (the run with its host calls, and reading the output).
+    func runInProcess(_ program: StandardProgram, _ inputBytes: [UInt8], _ t: inout RunTimings) throws -> InvocationResult {
+        func timed(_ make: () throws -> any PVMInstance) rethrows -> InvocationResult {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let machine = try make()
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            let r = GuestABI.invoke(machine, initialGas: gas)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            t.prepare += t1 - t0
+            t.execute += t2 - t1
+            return r
+        }
         let result: InvocationResult
         switch engine {
         case .interpreter:
-            result = GuestABI.invoke(try Interpreter(standard: program, input: inputBytes, gas: gas), initialGas: gas)
+            result = try timed { try Interpreter(standard: program, input: inputBytes, gas: gas) }
         case .jit:
-            result = GuestABI.invoke(try JITInstance(standard: program, input: inputBytes, gas: gas), initialGas: gas)
+            result = try timed { try JITInstance(standard: program, input: inputBytes, gas: gas) }
         case .both:
-            let i = GuestABI.invoke(try Interpreter(standard: program, input: inputBytes, gas: gas), initialGas: gas)
-            let j = GuestABI.invoke(try JITInstance(standard: program, input: inputBytes, gas: gas), initialGas: gas)
+            let i = try timed { try Interpreter(standard: program, input: inputBytes, gas: gas) }
+            let j = try timed { try JITInstance(standard: program, input: inputBytes, gas: gas) }
             guard i == j else {
                 throw CLIError("the engines disagree:\ninterpreter: \(i)\njit: \(j)")
             }
@@ -182,8 +214,22 @@ enum ResultFormat {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ r: InvocationResult, engine: String, nanoseconds: UInt64) -> String {
-        var object: [String: Any] = ["gas_used": r.gasUsed, "engine": engine, "elapsed_ns": nanoseconds]
+    static func json(_ r: InvocationResult, engine: String, timings: [RunTimings], sandboxed: Bool) -> String {
+        func median(_ f: (RunTimings) -> UInt64) -> UInt64 {
+            let v = timings.map(f).sorted()
+            return v[v.count / 2]
+        }
+        var object: [String: Any] = ["gas_used": r.gasUsed, "engine": engine, "elapsed_ns": median(\.elapsed)]
+        if !sandboxed {
+            object["prepare_ns"] = median(\.prepare)
+            object["execute_ns"] = median(\.execute)
+        }
+        if timings.count > 1 {
+            object["runs"] = timings.map { t -> [String: Any] in
+                sandboxed ? ["elapsed_ns": t.elapsed]
+                          : ["elapsed_ns": t.elapsed, "prepare_ns": t.prepare, "execute_ns": t.execute]
+            }
+        }
         switch r.status {
         case .halt(let output): object["status"] = "halt"; object["output_hex"] = Hex.encode(output)
         case .panic(let pc): object["status"] = "panic"; object["pc"] = pc
@@ -202,6 +248,16 @@ enum ResultFormat {
 
 extension Character {
     var isPrintable: Bool { isLetter || isNumber || isPunctuation || isSymbol || self == " " || self == "\n" }
+}
+
+/// Where one `alcatraz run` repetition spent its time, in nanoseconds.
+struct RunTimings {
+    /// Loading the program into an engine: decoding, compiling (JIT), guest memory set-up.
+    var prepare: UInt64 = 0
+    /// Running it to its end, host calls included, and reading the output.
+    var execute: UInt64 = 0
+    /// Both, plus the rest (for --sandbox: the whole worker round trip).
+    var elapsed: UInt64 = 0
 }
 
 /// A failure the CLI reports as `Error: message` with exit status 1.
