@@ -167,7 +167,7 @@ int64_t sb_call_code(const void *entry) {
 
 long sb_syscall_number_of_seccomp(void) { return SYS_seccomp; }
 
-int64_t sb_clone_floor_nanos(int flags) {
+int64_t sb_clone_floor_nanos(int flags, int64_t *teardown_nanos) {
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) return -1;
     struct timespec t0, t1;
@@ -188,6 +188,9 @@ int64_t sb_clone_floor_nanos(int flags) {
         }
         int status;
         while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {}
+        struct timespec t2;
+        clock_gettime(CLOCK_MONOTONIC, &t2);
+        if (teardown_nanos) *teardown_nanos = (int64_t)(t2.tv_sec - t1.tv_sec) * 1000000000 + (t2.tv_nsec - t1.tv_nsec);
     }
     close(p[0]);
     close(p[1]);

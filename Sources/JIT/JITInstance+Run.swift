@@ -21,7 +21,7 @@ extension JITInstance {
                 } else {
                     // Entered mid-block (a start pc that is not a block start): charge the rest of
                     // the block here, as the interpreter does.
-                    let cost = Int64(program.blockCost[position])
+                    let cost = Int64(blockCost(from: position))
                     if gas < cost { return end(.outOfGas, at: position) }
                     gas -= cost
                 }
@@ -33,7 +33,7 @@ extension JITInstance {
             alcatraz_jit_set_active(nil)
             let exitCode = ExitCode(rawValue: slot(ContextLayout.exitCode).load(as: UInt64.self))
             let index = Int(slot(ContextLayout.exitIndex).load(as: UInt64.self))
-            let ins = program.instructions[index]
+            let ins = instruction(at: index)
             switch exitCode {
             case .halt: return end(.halt, at: index)
             case .panic, .none: return end(.panic, at: index)
@@ -70,9 +70,25 @@ extension JITInstance {
         }
     }
 
+    /// The instruction at index `index`, decoded again from the blob (exits are rare).
+    func instruction(at index: Int) -> Instruction {
+        blob.decode(at: Int(compiled.pcs[index]))
+    }
+
+    /// The gas of the rest of the block from instruction `index` to its end (a valid terminator
+    /// or an invalid instruction, which every block has: the list ends with a trap).
+    func blockCost(from index: Int) -> Int {
+        var i = index
+        while true {
+            let ins = instruction(at: i)
+            if !ins.isValid || ins.opcode.isTerminator { return i - index + 1 }
+            i += 1
+        }
+    }
+
     /// Records an exit at instruction `index`; halt, panic and out-of-gas are final.
     func end(_ reason: ExitReason, at index: Int) -> ExitReason {
-        pc = program.instructions[index].pc
+        pc = compiled.pcs[index]
         switch reason {
         case .halt, .panic, .outOfGas: finished = reason
         default: break

@@ -36,7 +36,8 @@ final class CodeMapping {
 /// A program compiled to x86-64 and ready to run, with its own guest memory (hardware-protected)
 /// and context. Behaves exactly like `Interpreter` (same exits, pcs, registers, gas, memory).
 public final class JITInstance: PVMInstance {
-    public let program: DecodedProgram
+    /// The program, kept to decode the instruction of an exit again when its operands are needed.
+    public let blob: ProgramBlob
     public let memory: GuestMemory
     let compiled: CompiledProgram
     let code: CodeMapping
@@ -57,9 +58,9 @@ public final class JITInstance: PVMInstance {
         return f & 1 != 0 && f & 4 != 0 && f & 8 != 0
     }
 
-    /// Compiles `program` and sets up its memory; `setUp` maps pages and fills memory before the
+    /// Compiles `blob` and sets up its memory; `setUp` maps pages and fills memory before the
     /// first run (the memory is hardware-protected: use `GuestMemory.map` and `initialize`).
-    public init(program: DecodedProgram, registers: [UInt64], gas: Int64, pc: UInt32 = 0,
+    public init(blob: ProgramBlob, registers: [UInt64], gas: Int64, pc: UInt32 = 0,
                 setUp: (GuestMemory) throws -> Void) throws {
         guard JITInstance.isSupported else {
             throw JITError(description: "this CPU lacks POPCNT, LZCNT or BMI1, which the recompiler needs")
@@ -67,11 +68,11 @@ public final class JITInstance: PVMInstance {
         precondition(registers.count == 13, "the PVM has 13 registers")
         let rc = alcatraz_jit_install_fault_handler()
         guard rc == 0 else { throw JITError(description: "cannot install the fault handler: errno \(rc)") }
-        self.program = program
-        let slots = program.jumpTarget.count
+        self.blob = blob
+        let slots = blob.jumpTable.count
         memory = try GuestMemory(hardwareProtected: true, contextSize: ContextLayout.size(jumpTableSlots: slots))
         try setUp(memory)
-        compiled = Recompiler.compile(program)
+        compiled = Recompiler.compile(blob)
         code = try CodeMapping(compiled.code)
         context = memory.base
         faultOffsets = .allocate(capacity: max(compiled.faultOffsets.count, 1))
@@ -79,15 +80,15 @@ public final class JITInstance: PVMInstance {
         faultIndices = .allocate(capacity: max(compiled.faultIndices.count, 1))
         _ = faultIndices.initialize(from: compiled.faultIndices)
         self.pc = pc
-        position = program.index(ofPC: pc) ?? -1
+        position = compiled.index(ofPC: pc) ?? -1
 
         let codeStart = UInt(bitPattern: code.address)
         region = .allocate(capacity: 1)
         region.initialize(to: alcatraz_jit_region())
         // Jump table: slot s → the entry of its target, or the bad-djump panic stub.
         let table = context + Int(ContextLayout.jumpTable(slots: slots))
-        for (s, target) in program.jumpTarget.enumerated() {
-            let offset = target >= 0 ? Int(compiled.entryOffsets[Int(target)]) : compiled.djumpPanic
+        for (s, entry) in compiled.jumpEntries.enumerated() {
+            let offset = entry >= 0 ? Int(entry) : compiled.djumpPanic
             table.storeBytes(of: UInt64(codeStart) + UInt64(offset), toByteOffset: s * 8, as: UInt64.self)
         }
         region.pointee.code_start = codeStart
@@ -99,6 +100,13 @@ public final class JITInstance: PVMInstance {
         region.pointee.fault_slot = (context + Int(ContextLayout.faultIndex)).assumingMemoryBound(to: UInt64.self)
         self.registers = registers
         self.gas = gas
+    }
+
+    /// Compiles the blob of a decoded program (the same as `init(blob:…)`; the decoded form is
+    /// not used).
+    public convenience init(program: DecodedProgram, registers: [UInt64], gas: Int64, pc: UInt32 = 0,
+                            setUp: (GuestMemory) throws -> Void) throws {
+        try self.init(blob: program.blob, registers: registers, gas: gas, pc: pc, setUp: setUp)
     }
 
     deinit {
@@ -132,7 +140,7 @@ extension JITInstance {
     public convenience init(standard program: StandardProgram, input: [UInt8], gas: Int64,
                             limits: ProgramLimits = ProgramLimits()) throws {
         precondition(input.count <= GuestABI.maxInput, "input is limited to 16 MiB (GP Z_I)")
-        try self.init(program: DecodedProgram(program.blob),
+        try self.init(blob: program.blob,
                       registers: program.layout.initialRegisters(inputLength: UInt32(input.count)), gas: gas) { memory in
             memory.load(program, input: input, maxGuestMemory: limits.maxGuestMemory)
         }

@@ -13,7 +13,8 @@ extension Recompiler {
     /// dst = sign-extension of the low 32 bits of rax.
     func sx32(into dst: Reg) { a.movsxd(dst, .rax) }
 
-    func emit(_ ins: Instruction, index i: Int, target: Int32) {
+    func emit(_ ins: Instruction, index i: Int) {
+        let target = ins.target
         guard ins.isValid else { exit(to: panicExit, index: i); return }
         let ra = g(ins.a), rb = g(ins.b), rd = g(ins.d)
         let x = ins.immX, y = ins.immY
@@ -82,14 +83,14 @@ extension Recompiler {
 
     /// A conditional branch: taken goes to the target's entry (or panics if the target is not a
     /// block start); not taken falls through to the next instruction, whose entry charges its block.
-    func branch(_ cc: Condition, target: Int32, index: Int) {
-        if target >= 0 {
-            a.jcc(cc, entry[Int(target)])
+    func branch(_ cc: Condition, target: Int64, index: Int) {
+        if let offset = knownEntry(target) {
+            a.jcc(cc, toOffset: offset)
         } else {
-            let skip = a.newLabel()
-            a.jcc(cc.inverted, skip, .short)
-            exit(to: panicExit, index: index)
-            a.bind(skip)
+            a.emit(byte: 0x0F)
+            a.emit(byte: 0x80 | cc.rawValue)
+            branchFixups.append((a.position, target, index))
+            a.emit(uint32: 0)
         }
     }
 

@@ -1,6 +1,10 @@
 import PVM
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Machine code for one program, position-independent, plus the tables the runtime needs.
+/// Entries are indexed as `CodeScanner` numbers them (instruction index).
 public struct CompiledProgram: Sendable {
     /// The code, to be copied into an executable mapping.
     public let code: [UInt8]
@@ -11,6 +15,12 @@ public struct CompiledProgram: Sendable {
     let entryOffsets: [UInt32]
     /// Offset of each instruction's own code, after any charge prologue.
     let bodyOffsets: [UInt32]
+    /// The pc of each instruction (ascending), to decode it again on the rare exits that need
+    /// its operands, and to find the instruction at a pc.
+    let pcs: [UInt32]
+    /// For each jump-table slot, the code offset of its target's entry, or -1 when the target is
+    /// not a block start (a `djump` to it panics).
+    let jumpEntries: [Int32]
     /// Native offsets of every guest load and store, ascending, with their instruction indices.
     let faultOffsets: [UInt32]
     let faultIndices: [UInt32]
@@ -18,6 +28,16 @@ public struct CompiledProgram: Sendable {
     let faultStub: Int
     /// Offset of the stub that panics for the instruction index in edx (bad dynamic jumps).
     let djumpPanic: Int
+
+    /// The index of the instruction at `pc`, or nil when no entry starts there.
+    func index(ofPC pc: UInt32) -> Int? {
+        var lo = 0, hi = pcs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if pcs[mid] < pc { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < pcs.count && pcs[lo] == pc ? lo : nil
+    }
 }
 
 /// The one-pass recompiler from a decoded PVM program to x86-64.
@@ -39,16 +59,19 @@ public final class Recompiler {
     static let gasReg: Reg = .r15
     static let calleeSaved: [Reg] = [.rbx, .rbp, .r12, .r13, .r14, .r15]
 
-    let program: DecodedProgram
+    let blob: ProgramBlob
     let a: X86Assembler
 
-    init(program: DecodedProgram, a: X86Assembler) {
-        self.program = program
+    init(blob: ProgramBlob, a: X86Assembler) {
+        self.blob = blob
         self.a = a
     }
-    /// Label of each basic-block start (the only places branches and jump tables name); the
-    /// entries of other instructions are never used.
-    var entry: [Label] = []
+    /// For each code position, 1 + the code offset of its block entry when it starts a basic
+    /// block seen so far, else 0 (calloc'd: only the pages of block starts are touched).
+    var entryOfPC: UnsafeMutablePointer<UInt32>? = nil
+    /// Static branches to patch once every block start is known: where the rel32 field is,
+    /// the target pc, and the branching instruction (for the panic of a bad target).
+    var branchFixups: [(field: Int, target: Int64, index: Int)] = []
     var faultOffsets: [UInt32] = []
     var faultIndices: [UInt32] = []
     // Shared exits.
@@ -56,24 +79,29 @@ public final class Recompiler {
     var oogExit = Label(id: 0), sbrkExit = Label(id: 0), djumpPanicLabel = Label(id: 0)
     var commonExit = Label(id: 0), djump = Label(id: 0)
 
-    /// Compiles `program`. Linear in the number of instructions.
-    public static func compile(_ program: DecodedProgram) -> CompiledProgram {
-        Recompiler(program: program, a: X86Assembler(initialCapacity: program.instructions.count * 12 + 1024)).run()
+    /// Compiles `blob` in one pass over its code, decoding as it goes (no instruction list is
+    /// built). Linear in the size of the code.
+    public static func compile(_ blob: ProgramBlob) -> CompiledProgram {
+        Recompiler(blob: blob, a: X86Assembler(initialCapacity: blob.code.count * 4 + 4096)).run()
     }
+
+    /// Compiles the blob of a decoded program (its decoded form is not needed).
+    public static func compile(_ program: DecodedProgram) -> CompiledProgram { compile(program.blob) }
 
     @inline(__always) func g(_ i: UInt8) -> Reg { Recompiler.guestRegs[Int(i)] }
 
     func run() -> CompiledProgram {
-        let count = program.instructions.count
-        var labels = [Label](repeating: Label(id: 0), count: count)
-        program.isBlockStart.withUnsafeBufferPointer { starts in
-            for i in 0..<count where starts[i] { labels[i] = a.newLabel() }
-        }
-        entry = labels
+        var scanner = CodeScanner(blob)
+        let n = scanner.codeLength
+        let capacity = scanner.maximumCount
+        let entryOfPC = UnsafeMutablePointer<UInt32>(OpaquePointer(calloc(n + 1, 4)!))
+        self.entryOfPC = entryOfPC
+        defer { free(entryOfPC); self.entryOfPC = nil }
         panicExit = a.newLabel(); haltExit = a.newLabel(); hostExit = a.newLabel(); oogExit = a.newLabel()
         sbrkExit = a.newLabel(); djumpPanicLabel = a.newLabel(); commonExit = a.newLabel(); djump = a.newLabel()
-        faultOffsets.reserveCapacity(count / 4)
-        faultIndices.reserveCapacity(count / 4)
+        faultOffsets.reserveCapacity(n / 8)
+        faultIndices.reserveCapacity(n / 8)
+        branchFixups.reserveCapacity(n / 16)
         let trampoline = emitTrampolineAndExits()
         let faultStub = a.position
         a.mov(.qword, Mem.context(ContextLayout.exitCode), imm: Int32(ExitCode.memoryFault.rawValue))
@@ -82,50 +110,74 @@ public final class Recompiler {
         emitDynamicJump()
         let djumpPanic = a.offset(of: djumpPanicLabel)!
 
-        let entryOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
-        let bodyOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
-        defer { entryOffsets.deallocate(); bodyOffsets.deallocate() }
+        let entryOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+        let bodyOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+        let pcs = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+        defer { entryOffsets.deallocate(); bodyOffsets.deallocate(); pcs.deallocate() }
         // Out-of-gas stubs go after the code: (where the `js` displacement is, instruction, cost).
         var gasStubs: [(patch: Int, index: Int, cost: Int32)] = []
-        gasStubs.reserveCapacity(count / 4)
-        program.instructions.withUnsafeBufferPointer { instructions in
-            program.isBlockStart.withUnsafeBufferPointer { starts in
-                program.blockCost.withUnsafeBufferPointer { costs in
-                    program.branchTarget.withUnsafeBufferPointer { targets in
-                        var afterTerminator = true
-                        for i in 0..<count {
-                            let ins = instructions[i]
-                            if starts[i] { a.bind(entry[i]) }
-                            entryOffsets[i] = UInt32(a.position)
-                            // Control can arrive here from elsewhere (a branch, a jump, the end of
-                            // the previous block): charge this block.
-                            if starts[i] || afterTerminator {
-                                let cost = Int32(clamping: costs[i])
-                                a.sub(.qword, Recompiler.gasReg, imm: cost)
-                                // js rel32 to this block's stub, patched once the stubs exist.
-                                a.emit(byte: 0x0F)
-                                a.emit(byte: 0x88)
-                                gasStubs.append((a.position, i, cost))
-                                a.emit(uint32: 0)
-                            }
-                            bodyOffsets[i] = UInt32(a.position)
-                            emit(ins, index: i, target: targets[i])
-                            afterTerminator = ins.isValid && ins.opcode.isTerminator
-                        }
-                    }
-                }
+        gasStubs.reserveCapacity(n / 16)
+        var ins = Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: 0, length: 1)
+        var afterTerminator = true
+        // The open block's charge: where its cost immediate and its `js` field are, and its
+        // first instruction; -1 when the open block has no charge (it follows an invalid
+        // instruction, so control never falls into it).
+        var chargeImmediate = -1, chargeJS = 0, chargeIndex = 0
+        var i = 0
+        while let flags = scanner.next(into: &ins) {
+            pcs[i] = ins.pc
+            if flags.contains(.blockStart) { entryOfPC[Int(ins.pc)] = UInt32(a.position + 1) }
+            entryOffsets[i] = UInt32(a.position)
+            // Control can arrive here from elsewhere (a branch, a jump, the end of the previous
+            // block): charge this block. Its cost is known when the block ends, so the
+            // immediate is always 32 bits, patched then.
+            if flags.contains(.blockStart) || afterTerminator {
+                a.emit(byte: 0x49); a.emit(byte: 0x81); a.emit(byte: 0xEF)   // sub r15, imm32
+                chargeImmediate = a.position
+                a.emit(uint32: 0)
+                a.emit(byte: 0x0F); a.emit(byte: 0x88)                       // js rel32 (to its stub)
+                chargeJS = a.position
+                a.emit(uint32: 0)
+                chargeIndex = i
             }
+            bodyOffsets[i] = UInt32(a.position)
+            emit(ins, index: i)
+            if flags.contains(.endsBlock) && chargeImmediate >= 0 {
+                let cost = Int32(clamping: i - chargeIndex + 1)
+                a.patchUInt32(at: chargeImmediate, UInt32(bitPattern: cost))
+                gasStubs.append((chargeJS, chargeIndex, cost))
+                chargeImmediate = -1
+            }
+            afterTerminator = flags.contains(.terminator)
+            i += 1
         }
+        let count = i
         for stub in gasStubs {
             a.patchUInt32(at: stub.patch, UInt32(truncatingIfNeeded: a.position - (stub.patch + 4)))
             a.add(.qword, Recompiler.gasReg, imm: stub.cost)
             a.mov(.dword, .rax, imm: Int32(stub.index))
             a.jmp(oogExit)
         }
+        // Static branches: to the target's entry when it starts a block, else to a panic at the
+        // branching instruction.
+        for f in branchFixups {
+            var target = -1
+            if f.target >= 0, f.target < Int64(n) { target = Int(entryOfPC[Int(f.target)]) - 1 }
+            if target < 0 {
+                target = a.position
+                exit(to: panicExit, index: f.index)
+            }
+            a.patchUInt32(at: f.field, UInt32(truncatingIfNeeded: target - (f.field + 4)))
+        }
+        let jumpEntries = blob.jumpTable.map { pc -> Int32 in
+            Int(pc) < n ? Int32(entryOfPC[Int(pc)]) - 1 : -1
+        }
         a.finalize()
         return CompiledProgram(code: a.bytes, trampoline: trampoline,
                                entryOffsets: Array(UnsafeBufferPointer(start: entryOffsets, count: count)),
                                bodyOffsets: Array(UnsafeBufferPointer(start: bodyOffsets, count: count)),
+                               pcs: Array(UnsafeBufferPointer(start: pcs, count: count)),
+                               jumpEntries: jumpEntries,
                                faultOffsets: faultOffsets, faultIndices: faultIndices,
                                faultStub: faultStub, djumpPanic: djumpPanic)
     }
@@ -172,7 +224,7 @@ public final class Recompiler {
     /// (a != 0, a even, a/2 <= slots). Everything else goes to `djump`, the shared slow path,
     /// which tells the halt address (0xFFFF0000 becomes 0x7FFF7FFF) from a panic.
     func dynamicJump(from index: Int) {
-        let slots = program.jumpTarget.count
+        let slots = blob.jumpTable.count
         a.mov(.dword, Mem.context(ContextLayout.djumpFrom), imm: Int32(index))
         a.ror(.dword, .rax, imm: 1)
         a.sub(.dword, .rax, imm: 1)
@@ -207,9 +259,23 @@ public final class Recompiler {
         a.jmp(label)
     }
 
-    /// Branches to instruction `target` (its entry, which charges its block), or panics when the
-    /// target is not a block start.
-    func jump(toTarget target: Int32, from index: Int) {
-        if target < 0 { exit(to: panicExit, index: index) } else { a.jmp(entry[Int(target)]) }
+    /// Jumps to the block starting at code position `target`, or panics at instruction `index`
+    /// when no block starts there. A block already seen is jumped to directly (short when it
+    /// is near); any other target is a rel32 field patched after the pass.
+    func jump(toTarget target: Int64, from index: Int) {
+        if let offset = knownEntry(target) {
+            a.jmp(toOffset: offset)
+        } else {
+            a.emit(byte: 0xE9)
+            branchFixups.append((a.position, target, index))
+            a.emit(uint32: 0)
+        }
+    }
+
+    /// The code offset of the entry of the block at `target`, if one has been emitted.
+    @inline(__always) func knownEntry(_ target: Int64) -> Int? {
+        guard target >= 0, target < Int64(blob.code.count) else { return nil }
+        let e = entryOfPC![Int(target)]
+        return e != 0 ? Int(e) - 1 : nil
     }
 }

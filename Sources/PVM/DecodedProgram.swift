@@ -26,98 +26,30 @@ public struct DecodedProgram: Sendable {
     public init(_ blob: ProgramBlob) {
         self.blob = blob
         let n = blob.code.count
-        // One forward pass over the code, with unchecked reads from a zero-padded copy (ζ), that
-        // produces the instruction list, ϖ and the block costs together. Only branch targets need
-        // a second look, once every instruction index is known.
-        let padded = UnsafeMutableRawPointer.allocate(byteCount: n + PaddedCodeReader.padding, alignment: 8)
-        defer { padded.deallocate() }
-        blob.code.withUnsafeBytes { if let p = $0.baseAddress { padded.copyMemory(from: p, byteCount: n) } }
-        (padded + n).initializeMemory(as: UInt8.self, repeating: 0, count: PaddedCodeReader.padding)
-        let reader = PaddedCodeReader(bytes: UnsafeRawPointer(padded))
-        let bytes = UnsafeRawPointer(padded).assumingMemoryBound(to: UInt8.self)
-
-        let capacity = n + 2
+        var scanner = CodeScanner(blob)
+        let capacity = scanner.maximumCount
         let starts = UnsafeMutablePointer<Bool>.allocate(capacity: capacity)
         let cost = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
         defer { starts.deallocate(); cost.deallocate() }
         var index = [Int32](repeating: -1, count: n + 1)
         var branchSites: [(entry: Int32, target: Int64)] = []
-        let table = Opcode.table
-
         let list = [Instruction](unsafeUninitializedCapacity: capacity) { list, count in
             var blockBegin = 0
-            var previousEndsBlock = true       // a valid terminator came just before (or nothing did)
-            var previousNext = 0
-            /// Appends an entry and closes its block if it ends one.
-            @inline(__always) func add(_ ins: Instruction, _ endsBlock: Bool, _ isStart: Bool) {
-                list.baseAddress!.advanced(by: count).initialize(to: ins)
-                close(endsBlock, isStart)
-            }
-            /// Records the entry just written at `count`.
-            @inline(__always) func close(_ endsBlock: Bool, _ isStart: Bool) {
-                starts[count] = isStart
-                if endsBlock {
-                    var j = blockBegin
-                    while j <= count { cost[j] = UInt32(truncatingIfNeeded: count - j + 1); j += 1 }
-                    blockBegin = count + 1
-                }
-                count += 1
-            }
-            blob.bitmask.withUnsafeBufferPointer { mask in
-                index.withUnsafeMutableBufferPointer { index in
-                    table.withUnsafeBufferPointer { table in
-                        /// The first set bitmask position at or after `from` (n if none). Bools are
-                        /// bytes of 0 or 1: eight are tested at once.
-                        @inline(__always) func nextSet(_ from: Int) -> Int {
-                            var p = from
-                            let base = UnsafeRawPointer(mask.baseAddress!)
-                            while p + 8 <= n {
-                                let word = base.loadUnaligned(fromByteOffset: p, as: UInt64.self)
-                                if word != 0 { return p + word.trailingZeroBitCount / 8 }
-                                p += 8
-                            }
-                            while p < n && !mask[p] { p += 1 }
-                            return p
-                        }
-                        var pc = n > 0 ? nextSet(0) : 0
-                        while pc < n {
-                            let next = nextSet(pc + 1)
-                            let skip = min(24, next - pc - 1)
-                            index[pc] = Int32(count)
-                            if let op = table[Int(bytes[pc])] {
-                                let slot = list.baseAddress!.advanced(by: count)
-                                slot.initialize(to: Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
-                                                                pc: UInt32(pc), length: UInt32(1 + skip)))
-                                decodeOperands(op, at: pc, skip: skip, reader, into: &slot.pointee)
-                                let terminator = op.isTerminator
-                                let isStart = (count == 0 && pc == 0) || (previousEndsBlock && previousNext == pc && count > 0)
-                                if terminator, op.form == .offset || op.form == .regImmOffset || op.form == .regRegOffset {
-                                    branchSites.append((Int32(count), slot.pointee.target))
-                                }
-                                close(terminator, isStart)
-                                previousEndsBlock = terminator
-                            } else {
-                                add(Instruction(opcode: .trap, rawOpcode: bytes[pc], isValid: false,
-                                                pc: UInt32(pc), length: UInt32(1 + skip)), true, false)
-                                previousEndsBlock = false
-                            }
-                            let fall = pc + 1 + skip
-                            previousNext = fall
-                            if fall < next {
-                                // skip was capped at 24 before the next set bit: execution lands on
-                                // a byte that is not an instruction start, which executes as trap.
-                                index[fall] = Int32(count)
-                                add(Instruction(opcode: .trap, rawOpcode: bytes[fall], isValid: false,
-                                                pc: UInt32(fall), length: UInt32(1 + min(24, next - fall - 1))), true, false)
-                                previousEndsBlock = false
-                            }
-                            pc = next
-                        }
-                        index[n] = Int32(count)
+            var ins = Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: 0, length: 1)
+            index.withUnsafeMutableBufferPointer { index in
+                while let flags = scanner.next(into: &ins) {
+                    list.baseAddress!.advanced(by: count).initialize(to: ins)
+                    index[Int(ins.pc)] = Int32(count)
+                    starts[count] = flags.contains(.blockStart)
+                    if flags.contains(.staticTarget) { branchSites.append((Int32(count), ins.target)) }
+                    if flags.contains(.endsBlock) {
+                        var j = blockBegin
+                        while j <= count { cost[j] = UInt32(truncatingIfNeeded: count - j + 1); j += 1 }
+                        blockBegin = count + 1
                     }
+                    count += 1
                 }
             }
-            add(Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: UInt32(n), length: 1), true, false)
         }
 
         let isStart = Array(UnsafeBufferPointer(start: starts, count: list.count))

@@ -128,8 +128,9 @@ extension ProgramBlob {
 @inline(__always)
 func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R, into ins: inout Instruction) {
     let b1 = z.read(pc + 1, 1)
-    let lowReg = UInt8(min(12, b1 & 15))
-    let highReg = UInt8(min(12, b1 >> 4))
+    let low = b1 & 15, high = b1 >> 4
+    let lowReg = UInt8(truncatingIfNeeded: low < 12 ? low : 12)
+    let highReg = UInt8(truncatingIfNeeded: high < 12 ? high : 12)
     @inline(__always) func imm(_ at: Int, _ n: Int) -> UInt64 { signExtend(z.read(at, n), bytes: n) }
     @inline(__always) func offset(_ at: Int, _ n: Int) -> Int64 { Int64(pc) + Int64(bitPattern: imm(at, n)) }
     switch op.form {
@@ -182,6 +183,7 @@ func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R
     case .regRegReg:
         ins.a = lowReg
         ins.b = highReg
-        ins.d = UInt8(min(12, z.read(pc + 2, 1)))
+        let d = z.read(pc + 2, 1)
+        ins.d = UInt8(truncatingIfNeeded: d < 12 ? d : 12)
     }
 }

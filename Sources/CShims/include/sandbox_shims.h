@@ -75,7 +75,8 @@ int64_t sb_call_code(const void *entry);
 /// Benchmark floor: one raw clone(2) with `flags` (namespace flags; SIGCHLD is added) whose child
 /// writes one byte on a pipe and exits. Returns the nanoseconds from just before the clone to the
 /// parent reading that byte (the bare-clone analogue of a worker's "ready"), or -1.
-int64_t sb_clone_floor_nanos(int flags);
+/// `teardown_nanos` (may be NULL) gets the time from reading the byte to waitpid returning.
+int64_t sb_clone_floor_nanos(int flags, int64_t *teardown_nanos);
 
 /// The fixed syscall numbers the policy table refers to, from <sys/syscall.h>.
 long sb_syscall_number_of_seccomp(void);

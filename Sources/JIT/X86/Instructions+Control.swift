@@ -35,6 +35,37 @@ extension X86Assembler {
         }
     }
 
+    /// `jmp` to code already emitted at `offset` (a backward jump): rel8 when it reaches,
+    /// else rel32.
+    @inline(__always)
+    public func jmp(toOffset offset: Int) {
+        reserve()
+        let short = offset &- (count &+ 2)
+        if short >= -128 && short <= 127 {
+            put(0xEB)
+            put(UInt8(truncatingIfNeeded: short))
+        } else {
+            put(0xE9)
+            put32(UInt32(truncatingIfNeeded: offset &- (count &+ 4)))
+        }
+    }
+
+    /// `jcc` to code already emitted at `offset` (a backward branch): rel8 when it reaches,
+    /// else rel32.
+    @inline(__always)
+    public func jcc(_ cc: Condition, toOffset offset: Int) {
+        reserve()
+        let short = offset &- (count &+ 2)
+        if short >= -128 && short <= 127 {
+            put(0x70 | cc.rawValue)
+            put(UInt8(truncatingIfNeeded: short))
+        } else {
+            put(0x0F)
+            put(0x80 | cc.rawValue)
+            put32(UInt32(truncatingIfNeeded: offset &- (count &+ 4)))
+        }
+    }
+
     /// `call label` (rel32).
     @inline(__always)
     public func call(_ label: Label) {

@@ -1,0 +1,153 @@
+/// The sequential decoding of a program blob, one entry at a time, in pc order: every position
+/// whose bitmask bit is set, plus a synthetic `trap` wherever sequential execution lands on a
+/// position that is not an instruction start (after a skip capped at 24, or at the end of the
+/// code). This is the single definition of the instruction list both engines use:
+/// `DecodedProgram` stores what it yields for the interpreter, and the recompiler compiles it as
+/// it goes, without storing it.
+///
+/// Reads come unchecked from a zero-padded copy of the code (ζ), and the bitmask is tested eight
+/// positions at a time.
+public struct CodeScanner: ~Copyable {
+    /// What `next(into:)` tells about the entry it produced.
+    public struct Flags: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// The entry starts a basic block (a member of ϖ): a valid branch or jump target.
+        @inlinable public static var blockStart: Flags { Flags(rawValue: 1) }
+        /// The entry is the last of its block: a valid terminator, an invalid opcode, or a
+        /// synthetic trap. A block's gas cost is the number of entries up to this one.
+        @inlinable public static var endsBlock: Flags { Flags(rawValue: 2) }
+        /// The entry is a valid terminator (so the next entry starts a block when it follows
+        /// directly).
+        @inlinable public static var terminator: Flags { Flags(rawValue: 4) }
+        /// The entry is a branch or jump with a static target (`Instruction.target`).
+        @inlinable public static var staticTarget: Flags { Flags(rawValue: 8) }
+    }
+
+    /// The number of code bytes.
+    public let codeLength: Int
+    private let padded: UnsafeMutableRawPointer
+    private let mask: UnsafeMutablePointer<Bool>
+    /// The next bitmask position to decode (≥ codeLength once the code is exhausted).
+    private var pc = 0
+    /// A synthetic trap owed before the instruction at `pc`, or -1.
+    private var pendingTrap = -1
+    private var finished = false
+    /// The number of entries produced so far (the index of the next one).
+    public private(set) var count = 0
+    private var previousEndsBlock = true
+    private var previousNext = 0
+    /// `descriptors` and `opcodes`, fetched once.
+    private let kinds: UnsafePointer<UInt8>
+    private let opcodes: UnsafePointer<Opcode>
+
+    /// Per byte: its opcode (`trap` for bytes that are not opcodes; `descriptors` tells them apart).
+    nonisolated(unsafe) private static let opcodeTable: UnsafePointer<Opcode> = {
+        let table = UnsafeMutablePointer<Opcode>.allocate(capacity: 256)
+        for byte in 0..<256 { (table + byte).initialize(to: Opcode(rawValue: UInt8(byte)) ?? .trap) }
+        return UnsafePointer(table)
+    }()
+
+    /// Per opcode byte: 0 for bytes that are not opcodes, else `valid | terminator? |
+    /// staticTarget?` (the bits of `Flags` shifted left by one, bit 0 = valid).
+    nonisolated(unsafe) private static let descriptors: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        for byte in 0..<256 {
+            guard let op = Opcode(rawValue: UInt8(byte)) else { table[byte] = 0; continue }
+            var d: UInt8 = 1
+            if op.isTerminator {
+                d |= (Flags.endsBlock.rawValue | Flags.terminator.rawValue) << 1
+                if op.form == .offset || op.form == .regImmOffset || op.form == .regRegOffset {
+                    d |= Flags.staticTarget.rawValue << 1
+                }
+            }
+            table[byte] = d
+        }
+        return UnsafePointer(table)
+    }()
+
+    public init(_ blob: ProgramBlob) {
+        let n = blob.code.count
+        codeLength = n
+        let padded = UnsafeMutableRawPointer.allocate(byteCount: n + PaddedCodeReader.padding, alignment: 8)
+        blob.code.withUnsafeBytes { if let p = $0.baseAddress { padded.copyMemory(from: p, byteCount: n) } }
+        (padded + n).initializeMemory(as: UInt8.self, repeating: 0, count: PaddedCodeReader.padding)
+        // A copy of the bitmask padded with 8 false bytes, so `nextSet` reads whole words.
+        let mask = UnsafeMutablePointer<Bool>.allocate(capacity: n + 8)
+        blob.bitmask.withUnsafeBufferPointer { if let p = $0.baseAddress { mask.initialize(from: p, count: n) } }
+        (mask + n).initialize(repeating: false, count: 8)
+        self.padded = padded
+        self.mask = mask
+        kinds = CodeScanner.descriptors
+        opcodes = CodeScanner.opcodeTable
+        pc = n > 0 ? nextSet(0) : 0
+    }
+
+    deinit {
+        padded.deallocate()
+        mask.deallocate()
+    }
+
+    /// An upper bound on the number of entries (each real instruction with its synthetic trap
+    /// spans at least 26 bytes, so there are at most `codeLength + 1`).
+    public var maximumCount: Int { codeLength + 2 }
+
+    /// The first set bitmask position at or after `from` (codeLength if none).
+    @inline(__always)
+    private func nextSet(_ from: Int) -> Int {
+        var p = from
+        let base = UnsafeRawPointer(mask)
+        while p < codeLength {
+            let word = base.loadUnaligned(fromByteOffset: p, as: UInt64.self)
+            if word != 0 { return min(codeLength, p + word.trailingZeroBitCount / 8) }
+            p += 8
+        }
+        return codeLength
+    }
+
+    /// Writes the next entry into `ins` and returns its flags, or returns nil after the final
+    /// trap at pc = codeLength (always the last entry).
+    public mutating func next(into ins: inout Instruction) -> Flags? {
+        if pendingTrap >= 0 {
+            let at = pendingTrap
+            pendingTrap = -1
+            ins = Instruction(opcode: .trap, rawOpcode: padded.load(fromByteOffset: at, as: UInt8.self), isValid: false,
+                              pc: UInt32(at), length: UInt32(1 + min(24, pc - at - 1)))
+            previousEndsBlock = false
+            count += 1
+            return .endsBlock
+        }
+        if pc >= codeLength {
+            if finished { return nil }
+            finished = true
+            ins = Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: UInt32(codeLength), length: 1)
+            count += 1
+            return .endsBlock
+        }
+        let at = pc
+        let next = nextSet(at + 1)
+        let gap = next - at - 1
+        let skip = gap < 24 ? gap : 24
+        let byte = padded.load(fromByteOffset: at, as: UInt8.self)
+        let kind = kinds[Int(byte)]
+        let flags: Flags
+        if kind != 0 {
+            let op = opcodes[Int(byte)]
+            ins = Instruction(opcode: op, rawOpcode: byte, isValid: true, pc: UInt32(at), length: UInt32(1 + skip))
+            decodeOperands(op, at: at, skip: skip, PaddedCodeReader(bytes: UnsafeRawPointer(padded)), into: &ins)
+            let isStart = (count == 0 && at == 0) || (previousEndsBlock && previousNext == at && count > 0)
+            flags = Flags(rawValue: kind >> 1 | (isStart ? Flags.blockStart.rawValue : 0))
+            previousEndsBlock = kind & (Flags.terminator.rawValue << 1) != 0
+        } else {
+            ins = Instruction(opcode: .trap, rawOpcode: byte, isValid: false, pc: UInt32(at), length: UInt32(1 + skip))
+            flags = .endsBlock
+            previousEndsBlock = false
+        }
+        let fall = at + 1 + skip
+        previousNext = fall
+        if fall < next { pendingTrap = fall }
+        pc = next
+        count += 1
+        return flags
+    }
+}
