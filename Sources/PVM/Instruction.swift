@@ -59,6 +59,13 @@ public func signExtend(_ x: UInt64, bytes n: Int) -> UInt64 {
 protocol CodeReader {
     /// ζ[at ..< at+n] as a little-endian integer, n in 0...8.
     func read(_ at: Int, _ n: Int) -> UInt64
+    /// The same, sign-extended from n bytes (n in 0...4 for immediates; 0 gives 0).
+    func readSigned(_ at: Int, _ n: Int) -> UInt64
+}
+
+extension CodeReader {
+    @inline(__always)
+    func readSigned(_ at: Int, _ n: Int) -> UInt64 { signExtend(read(at, n), bytes: n) }
 }
 
 /// Bounds-checked reads from the code array: for decoding single instructions.
@@ -90,6 +97,15 @@ struct PaddedCodeReader: CodeReader {
         if n == 0 { return 0 }
         let v = bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)
         return n >= 8 ? v : v & ((1 << (UInt64(n) * 8)) - 1)
+    }
+
+    /// Branch-free: an 8-byte load shifted up so that byte n-1 is the top byte, then an
+    /// arithmetic shift back down (Swift's shifts give 0 for a shift by 64, so n = 0 is 0).
+    @inline(__always)
+    func readSigned(_ at: Int, _ n: Int) -> UInt64 {
+        let v = bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+        let shift = UInt64(64 &- 8 &* n)
+        return UInt64(bitPattern: Int64(bitPattern: v << shift) >> shift)
     }
 }
 
@@ -131,7 +147,7 @@ func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R
     let low = b1 & 15, high = b1 >> 4
     let lowReg = UInt8(truncatingIfNeeded: low < 12 ? low : 12)
     let highReg = UInt8(truncatingIfNeeded: high < 12 ? high : 12)
-    @inline(__always) func imm(_ at: Int, _ n: Int) -> UInt64 { signExtend(z.read(at, n), bytes: n) }
+    @inline(__always) func imm(_ at: Int, _ n: Int) -> UInt64 { z.readSigned(at, n) }
     @inline(__always) func offset(_ at: Int, _ n: Int) -> Int64 { Int64(pc) + Int64(bitPattern: imm(at, n)) }
     switch op.form {
     case .none:
