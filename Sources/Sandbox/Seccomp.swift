@@ -146,6 +146,12 @@ public enum Seccomp {
         var rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)
         // no_new_privs is its own lockdown step; do not let libseccomp hide its absence.
         if rc == 0 { rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) }
+        // A binary tree on the syscall number instead of a linear chain: every syscall (allowed
+        // or not) is decided after about log2(rules) comparisons. Loading the filter costs the
+        // kernel one emulated walk of it per syscall number (the constant-action cache that
+        // seccomp builds at load), so a short walk for the ~440 numbers that end in the kill
+        // makes each worker's load cheaper too.
+        if rc == 0 { rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) }
         if rc != 0 {
             seccomp_release(ctx)
             throw LockdownError(.seccomp, errno: -rc)
