@@ -197,3 +197,13 @@ int64_t sb_clone_floor_nanos(int flags, int64_t *teardown_nanos) {
     return result;
 }
 
+
+int sb_set_mdwe(void) {
+    /* PR_SET_MDWE = 65, PR_MDWE_REFUSE_EXEC_GAIN = 1 (Linux 6.3+; older headers lack them). */
+    return prctl(65, 1UL, 0UL, 0UL, 0UL) == 0 ? 0 : errno;
+}
+
+int sb_has_mdwe(void) {
+    /* PR_GET_MDWE = 66: EINVAL on kernels that do not know it. */
+    return prctl(66, 0UL, 0UL, 0UL, 0UL) >= 0;
+}

@@ -45,6 +45,7 @@ public enum Seccomp {
     public static let sysRtSigreturn: Int32 = 15
     public static let sysMadvise: Int32 = 28
     public static let sysExit: Int32 = 60
+    public static let sysPrctl: Int32 = 157
     public static let sysArchPrctl: Int32 = 158
     public static let sysClockGettime: Int32 = 228
     public static let sysExitGroup: Int32 = 231
@@ -55,6 +56,8 @@ public enum Seccomp {
     static let madvDontNeed: UInt64 = 4
     static let seccompSetModeFilter: UInt64 = 1
     static let archSetGS: UInt64 = 0x1001
+    /// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): Linux 6.3+.
+    static let prSetMDWE: UInt64 = 65, mdweRefuseExecGain: UInt64 = 1
     static let clockMonotonic: UInt64 = 1
 
     /// Every bit of `prot` except PROT_READ: what is left must be nothing, PROT_WRITE alone or
@@ -71,12 +74,12 @@ public enum Seccomp {
             SeccompRule(name: "write", number: sysWrite, conditions: [.equals(argument: 0, value: fd)],
                         why: "send the result; only to the job socket (not even stderr)"),
         ]
-        for prot in [0, protWrite, protExec] {
+        for prot in [0, protWrite] {
             rules.append(SeccompRule(
                 name: "mmap", number: sysMmap,
                 conditions: [.maskedEquals(argument: 2, mask: protMask, value: prot),
                              .maskedEquals(argument: 3, mask: mapTypeMask, value: mapPrivate)],
-                why: "guest pages, JIT buffers, heap; private only (shared memory escapes RLIMIT_DATA), never W+X"))
+                why: "guest pages, JIT buffers, heap; private only (shared memory escapes RLIMIT_DATA), never executable (JIT code is mapped RW and then mprotected RX)"))
         }
         for prot in [0, protWrite, protExec] {
             rules.append(SeccompRule(
@@ -106,9 +109,13 @@ public enum Seccomp {
                         why: "end of the job"),
             SeccompRule(name: "exit_group", number: sysExitGroup, conditions: [],
                         why: "end of the job (_exit)"),
+            SeccompRule(name: "prctl", number: sysPrctl,
+                        conditions: [.equals(argument: 0, value: prSetMDWE), .equals(argument: 1, value: mdweRefuseExecGain),
+                                     .equals(argument: 2, value: 0), .equals(argument: 3, value: 0), .equals(argument: 4, value: 0)],
+                        why: "sealExecutableMemory() after JIT compilation: memory-deny-write-execute, which can never be turned off; PR_SET_MDWE with exactly these arguments and nothing else of prctl"),
             SeccompRule(name: "seccomp", number: sysSeccomp,
                         conditions: [.equals(argument: 0, value: seccompSetModeFilter), .equals(argument: 1, value: 0)],
-                        why: "sealExecutableMemory() after JIT compilation; a stacked filter can only remove rights; flags 0 (no listener fd, no TSYNC)"),
+                        why: "sealExecutableMemory() on kernels without PR_SET_MDWE (before 6.3): a stacked filter, which can only remove rights; flags 0 (no listener fd, no TSYNC)"),
         ]
         return rules
     }
@@ -175,12 +182,23 @@ public enum Seccomp {
         return ctx
     }
 
-    /// Adds the second, stacked filter: from now on no mapping can become executable (mmap,
-    /// mprotect, pkey_mprotect with PROT_EXEC kill). Call it once the JIT code is RX, before
+    /// From now on no mapping can become executable. Call it once the JIT code is RX, before
     /// running guest code, so that a JIT bug exploited at run time cannot create new code.
-    /// Allowed after the lockdown by the `seccomp` row of the allowlist.
-    /// - Returns: 0 or the errno of seccomp(2).
+    /// With Linux 6.3+: `prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)` (a few microseconds):
+    /// mprotect adding PROT_EXEC fails with EACCES for good, and the allowlist already kills
+    /// any mmap with PROT_EXEC. Older kernels: a second, stacked seccomp filter that kills on
+    /// mmap, mprotect or pkey_mprotect with PROT_EXEC (tens of microseconds to load).
+    /// Both are allowed after the lockdown by their rows of the allowlist.
+    /// - Returns: 0 or the errno of the call that failed.
     public static func sealExecutableMemory() -> Int32 {
-        sb_seccomp_seal_exec() == 0 ? 0 : currentErrno
+        let e = sb_set_mdwe()
+        if e != EINVAL { return e }
+        return sb_seccomp_seal_exec() == 0 ? 0 : currentErrno
+    }
+
+    /// Whether this kernel has memory-deny-write-execute (`PR_SET_MDWE`, Linux 6.3+), which
+    /// `sealExecutableMemory` prefers to a second seccomp filter.
+    public static var hasMemoryDenyWriteExecute: Bool {
+        sb_has_mdwe() != 0
     }
 }

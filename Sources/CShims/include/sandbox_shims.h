@@ -62,6 +62,14 @@ int sb_sigchld_signalfd(void);
 /// A fresh worker's signal state: every disposition default, no alternate stack, nothing blocked.
 int sb_reset_signals(void);
 
+/// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): from now on no mapping of this process can
+/// gain PROT_EXEC (and none can be W+X); it cannot be undone. Returns 0 or the errno
+/// (EINVAL: the kernel predates Linux 6.3).
+int sb_set_mdwe(void);
+
+/// Whether the kernel knows PR_SET_MDWE (1) or not (0).
+int sb_has_mdwe(void);
+
 /// Loads the "code sealed" seccomp filter: from now on, mmap and mprotect (and pkey_mprotect)
 /// with PROT_EXEC kill the process. It stacks on top of the lockdown allowlist, so it can only
 /// take rights away. A hand-written 10-instruction BPF program, so that it can be loaded after
