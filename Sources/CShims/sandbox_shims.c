@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include "sandbox_shims.h"
+#include <link.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -206,4 +208,62 @@ int sb_set_mdwe(void) {
 int sb_has_mdwe(void) {
     /* PR_GET_MDWE = 66: EINVAL on kernels that do not know it. */
     return prctl(66, 0UL, 0UL, 0UL, 0UL) >= 0;
+}
+
+/* The main program's code, moved into transparent huge pages. A worker is a fork of the
+ * spawner, and fork does not copy the page-table entries of file-backed code (mm/memory.c,
+ * vma_needs_copy), so every worker takes a page fault on the first touch of each 4 KiB page of
+ * code it runs: dozens per job, each a trip through the kernel. Anonymous huge pages are
+ * different: fork copies one entry per 2 MiB, and the child never faults on them. So the
+ * spawner, once, before its first fork, copies the 2 MiB-aligned middle of its code segment
+ * into a huge-page-backed anonymous mapping (MADV_HUGEPAGE, MADV_COLLAPSE), makes it read+exec,
+ * and moves it over the original with mremap (same bytes at the same addresses; the kernel
+ * swaps the mapping inside one system call). The unaligned ends stay as they are.
+ * Returns the bytes moved, 0 when there was nothing to do, or -errno when the kernel could not
+ * give huge pages (then nothing was changed). */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+struct main_text { uintptr_t start, end; };
+
+static int find_main_text(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    if (info->dlpi_name != NULL && info->dlpi_name[0] != '\0') return 0;   /* the main program only */
+    struct main_text *t = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            t->start = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+            t->end = t->start + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int64_t sb_move_text_to_huge_pages(void) {
+    struct main_text t = { 0, 0 };
+    dl_iterate_phdr(find_main_text, &t);
+    const uintptr_t huge = 2u << 20;
+    uintptr_t start = (t.start + huge - 1) & ~(huge - 1), end = t.end & ~(huge - 1);
+    if (t.start == 0 || end <= start) return 0;
+    size_t length = end - start;
+    unsigned char *raw = mmap(NULL, length + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return -errno;
+    unsigned char *copy = (unsigned char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+    if (copy > raw) munmap(raw, (size_t)(copy - raw));
+    if (copy + length < raw + length + huge) munmap(copy + length, (size_t)(raw + length + huge - (copy + length)));
+    int e = 0;
+    if (madvise(copy, length, MADV_HUGEPAGE) != 0) e = errno;
+    if (e == 0) {
+        memcpy(copy, (const void *)start, length);
+        if (madvise(copy, length, MADV_COLLAPSE) != 0) e = errno;
+    }
+    if (e == 0 && mprotect(copy, length, PROT_READ | PROT_EXEC) != 0) e = errno;
+    if (e == 0 && mremap(copy, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)start) == MAP_FAILED) e = errno;
+    if (e != 0) {
+        munmap(copy, length);
+        return -e;
+    }
+    return (int64_t)length;
 }

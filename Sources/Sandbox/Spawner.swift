@@ -56,6 +56,9 @@ public enum Spawner {
         // After the reset: a handler the warm-up installs (the JIT's) then sits on default
         // dispositions, as a worker's own preparation would leave it.
         program.warmUp()
+        // Workers fork from here: give them the code without a page fault per 4 KiB page
+        // (see sb_move_text_to_huge_pages). Best effort: without huge pages nothing changes.
+        _ = sb_move_text_to_huge_pages()
         if let e = leaveHostFilesystem(&config) {
             report("spawner setup failed: \(e)")
             return 2

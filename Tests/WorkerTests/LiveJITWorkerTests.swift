@@ -62,4 +62,30 @@ final class LiveJITWorkerTests: XCTestCase {
         XCTAssertEqual(spawner.kill(worker), 0)
         XCTAssertEqual(try spawner.waitForOutcome(worker), .timedOut)
     }
+
+    /// The spawner moves the aligned middle of its code into anonymous huge pages before it
+    /// forks (sb_move_text_to_huge_pages), so that workers do not fault on each code page. The
+    /// worker binary's code segment is over 4 MiB, so there is always an aligned 2 MiB in it.
+    func testSpawnerCodeSitsInHugePagesWhenTheKernelHasThem() throws {
+        let thp = (try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8)) ?? "[never]"
+        try XCTSkipIf(thp.contains("[never]"), "transparent huge pages are off on this machine")
+        let spawner = try SpawnerClient(executablePath: Build.workerPath)
+        defer { spawner.shutdown() }
+        let worker = try spawner.requestWorker()   // the spawner is past its start-up now
+        try spawner.waitUntilReady(worker)
+        let smaps = try String(contentsOfFile: "/proc/\(spawner.spawnerPID)/smaps", encoding: .utf8)
+        var hugeCode = 0
+        var inAnonymousCode = false
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.count >= 5, fields[0].contains("-"), fields[1].count == 4 {
+                inAnonymousCode = fields[1] == "r-xp" && fields.count == 5
+            } else if inAnonymousCode, fields.first == "AnonHugePages:", fields.count >= 2, let kb = Int(fields[1]) {
+                hugeCode += kb
+            }
+        }
+        XCTAssertGreaterThanOrEqual(hugeCode, 2048, "no code in huge pages:\n\(smaps)")
+        XCTAssertEqual(spawner.kill(worker), 0)
+        XCTAssertEqual(try spawner.waitForOutcome(worker), .timedOut)
+    }
 }
