@@ -68,8 +68,10 @@ let package = Package(
             name: "alcatraz-worker", dependencies: ["Sandbox", "CShims", "PVM", "JIT", "WireProtocol"],
             path: "Sources/AlcatrazWorker", swiftSettings: optimize,
             // The Swift runtime linked in: no Swift shared libraries to load at exec, and fewer
-            // mappings for every fork of the spawner to copy.
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            // mappings for every fork of the spawner to copy. Segments aligned to 2 MiB, so that
+            // the kernel loads the code 2 MiB-aligned and the spawner can move nearly all of it
+            // into huge pages (sb_move_text_to_huge_pages).
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "max-page-size=0x200000"])]
         ),
         .target(name: "SandboxedExecution", dependencies: ["Sandbox", "WireProtocol", "PVM", "ConformanceVectors"]),
         // Benchmark: locked-down workers per second and fork-to-ready latency against bare clone().
