@@ -2,8 +2,8 @@
 // socketpair (one record per packet, so no framing; SCM_RIGHTS descriptors travel with the
 // record they belong to). Only the supervisor and the spawner hold its two ends.
 //
-//   op 1 spawn request   supervisor -> spawner
-//   op 2 spawned         spawner -> supervisor, fds: [job socket, pidfd]
+//   op 1 spawn request   supervisor -> spawner, fds: [the worker's end of its job socket]
+//   op 2 spawned         spawner -> supervisor, fds: [pidfd] (none where the kernel lacks pidfds)
 //   op 3 spawn failed    spawner -> supervisor, with errno
 //   op 4 exited          spawner -> supervisor, with the wait4 status and rusage
 //

@@ -190,22 +190,31 @@ struct SpawnerState {
         let n = retryingOnEINTR {
             buffer.withUnsafeMutableBytes { sb_recv_with_fds(Spawner.controlFD, $0.baseAddress, $0.count, &fds, 4, &nfds) }
         }
-        for i in 0..<Int(nfds) { close(fds[i]) }  // the supervisor never sends any
-        if n <= 0 { return false }
+        // A request carries exactly one descriptor: the worker's end of its job socket.
+        let jobFD = nfds >= 1 ? fds[0] : -1
+        for i in 1..<max(1, Int(nfds)) { close(fds[i]) }
+        if n <= 0 {
+            if jobFD >= 0 { close(jobFD) }
+            return false
+        }
         guard ControlMessage(bytes: Array(buffer[0..<n])) == .spawnRequest else {
+            if jobFD >= 0 { close(jobFD) }
             Spawner.report("unexpected control record ignored")
             return true
         }
+        guard jobFD >= 0 else {
+            send(.spawnFailed(errno: EBADF), fds: [])
+            return true
+        }
         timing?.stamp(nextID, 0)
-        spawnWorker()
+        spawnWorker(jobFD: jobFD)
         return true
     }
 
-    mutating func spawnWorker() {
-        var pair: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            return send(.spawnFailed(errno: currentErrno), fds: [])
-        }
+    /// Forks a worker on `jobFD` (the worker's end of the job socket the supervisor made and
+    /// sent with the request: the supervisor already holds the other end, so it can wait for
+    /// "ready" without first waiting for this spawner's answer). Closes `jobFD` here.
+    mutating func spawnWorker(jobFD: Int32) {
         // The child is PID 1 of a new PID namespace. War story: the first version used
         // unshare(CLONE_NEWPID) + fork + setns back to the spawner's own PID namespace (a second
         // unshare fails with EINVAL while the first is pending), but that setns needs
@@ -218,21 +227,19 @@ struct SpawnerState {
         timing?.stamp(nextID, 1)
         let pid = config.namespacesCreatedAtFork
             ? sb_fork_into_namespaces(SB_WORKER_CLONE_FLAGS) : sb_fork_into_namespaces(SB_CLONE_NEWPID)
-        if pid == 0 { runWorker(jobFD: pair[1]) }
+        if pid == 0 { runWorker(jobFD: jobFD) }
         let forkErrno = currentErrno
         timing?.stamp(nextID, 2)
-        close(pair[1])
+        close(jobFD)
         guard pid > 0 else {
-            close(pair[0])
             return send(.spawnFailed(errno: forkErrno), fds: [])
         }
         let id = nextID
         nextID &+= 1
         live[pid] = id
         let pidfd = sb_pidfd_open(pid, 0)
-        send(.spawned(workerID: id, pid: pid), fds: pidfd >= 0 ? [pair[0], pidfd] : [pair[0]])
+        send(.spawned(workerID: id, pid: pid), fds: pidfd >= 0 ? [pidfd] : [])
         timing?.stamp(id, 3)
-        close(pair[0])
         if pidfd >= 0 { close(pidfd) }
     }
 

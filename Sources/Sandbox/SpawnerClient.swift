@@ -70,6 +70,9 @@ public final class SpawnerClient {
     public let limits: ResourceLimits
     private var exits: [UInt32: WorkerExitReport] = [:]
     private var spawned: [SpawnerEvent] = []
+    /// Our ends of the job sockets of requests not answered yet, in request order (the spawner
+    /// answers in order on the SEQPACKET socket).
+    private var pendingJobFDs: [Int32] = []
     private var killed: Set<UInt32> = []
     private var isShutDown = false
 
@@ -120,7 +123,30 @@ public final class SpawnerClient {
     /// may still be locking down: use `waitUntilReady` before relying on it.
     /// - Throws: `SpawnerError.spawnFailed` or a control-socket error.
     public func requestWorker() throws(SpawnerError) -> WorkerHandle {
-        try send(.spawnRequest)
+        try sendSpawnRequest()
+        return try nextSpawned()
+    }
+
+    /// Asks for one worker and returns it locked down and ready. Faster than `requestWorker`
+    /// followed by `waitUntilReady`: the job socket is made here and sent with the request, so
+    /// this waits for the worker's "ready" on it at once, and reads the spawner's answer (sent
+    /// while the worker locks down) afterwards, without waiting for it on the way.
+    /// - Throws: `SpawnerError.spawnFailed`, `.lockdownFailed`, or a protocol or control-socket
+    ///   error.
+    public func requestReadyWorker() throws(SpawnerError) -> WorkerHandle {
+        try sendSpawnRequest()
+        let jobFD = pendingJobFDs.last!
+        let hello = readHello(jobFD)
+        let handle = try nextSpawned()
+        switch hello {
+        case .ready: return handle
+        case let .lockdownFailed(step, e): throw .lockdownFailed(step: step, errno: e)
+        case let .other(message): throw .protocolError("worker \(handle.id) \(message)")
+        }
+    }
+
+    /// The next `.spawned` answer (remembering exits that arrive before it).
+    private func nextSpawned() throws(SpawnerError) -> WorkerHandle {
         while true {
             if !spawned.isEmpty {
                 switch spawned.removeFirst() {
@@ -139,25 +165,45 @@ public final class SpawnerClient {
 
     /// Sends a spawn request without waiting for the answer, which arrives from `receiveEvent()`
     /// as `.spawned` or `.spawnFailed`. For an owner that runs its own event loop on `controlFD`
-    /// (the daemon's pool) and so never calls the blocking methods above.
+    /// (the daemon's pool) and so never calls the blocking methods above. The request carries
+    /// the worker's end of a new job socket; this client keeps the other end for the answer.
     /// - Throws: a control-socket error.
     public func sendSpawnRequest() throws(SpawnerError) {
-        try send(.spawnRequest)
+        var pair: [Int32] = [-1, -1]
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        guard socketpair(AF_UNIX, type, 0, &pair) == 0 else { throw .spawnFailed(errno: currentErrno) }
+        do throws(SpawnerError) {
+            try send(.spawnRequest, fds: [pair[1]])
+        } catch {
+            close(pair[0]); close(pair[1])
+            throw error
+        }
+        close(pair[1])
+        pendingJobFDs.append(pair[0])
     }
 
     /// Blocks until the worker has finished its lockdown (it writes one byte on its job socket).
     /// - Throws: `SpawnerError.lockdownFailed` with the worker's step and errno, or
     ///   `.protocolError` if the socket closed first.
     public func waitUntilReady(_ worker: WorkerHandle) throws(SpawnerError) {
-        guard let first = readExactly(worker.jobFD, 1) else {
-            throw .protocolError("worker \(worker.id) closed its job socket before being ready")
+        switch readHello(worker.jobFD) {
+        case .ready: return
+        case let .lockdownFailed(step, e): throw .lockdownFailed(step: step, errno: e)
+        case let .other(message): throw .protocolError("worker \(worker.id) \(message)")
         }
-        if first[0] == WorkerHello.ready { return }
-        if first[0] == WorkerHello.lockdownFailed, let rest = readExactly(worker.jobFD, 5),
+    }
+
+    private enum Hello { case ready, lockdownFailed(LockdownStep, Int32), other(String) }
+
+    /// Reads the worker's first message: ready, or where its lockdown failed.
+    private func readHello(_ fd: Int32) -> Hello {
+        guard let first = readExactly(fd, 1) else { return .other("closed its job socket before being ready") }
+        if first[0] == WorkerHello.ready { return .ready }
+        if first[0] == WorkerHello.lockdownFailed, let rest = readExactly(fd, 5),
            let step = LockdownStep(rawValue: Int32(rest[0])) {
-            throw .lockdownFailed(step: step, errno: rest.readLE(Int32.self, at: 1))
+            return .lockdownFailed(step, rest.readLE(Int32.self, at: 1))
         }
-        throw .protocolError("worker \(worker.id) sent \(first[0]) instead of ready")
+        return .other("sent \(first[0]) instead of ready")
     }
 
     /// Kills the worker (SIGKILL through its pidfd, so a recycled pid is never hit) and
@@ -210,11 +256,16 @@ public final class SpawnerClient {
         }
         switch message {
         case let .spawned(id, pid):
-            guard received.count >= 1 else { throw .protocolError("spawned without a job socket") }
-            for fd in received.dropFirst(2) { close(fd) }
-            return .spawned(WorkerHandle(id: id, pid: pid, jobFD: received[0], pidFD: received.count > 1 ? received[1] : -1))
+            guard !pendingJobFDs.isEmpty else {
+                for fd in received { close(fd) }
+                throw .protocolError("spawned without a request")
+            }
+            for fd in received.dropFirst() { close(fd) }
+            return .spawned(WorkerHandle(id: id, pid: pid, jobFD: pendingJobFDs.removeFirst(),
+                                         pidFD: received.first ?? -1))
         case let .spawnFailed(e):
             for fd in received { close(fd) }
+            if !pendingJobFDs.isEmpty { close(pendingJobFDs.removeFirst()) }
             return .spawnFailed(errno: e)
         case let .exited(report):
             for fd in received { close(fd) }
@@ -229,15 +280,21 @@ public final class SpawnerClient {
     public func shutdown() {
         if isShutDown { return }
         isShutDown = true
+        for fd in pendingJobFDs { close(fd) }
+        pendingJobFDs.removeAll()
         close(controlFD)
         var status: Int32 = 0
         _ = retryingOnEINTR { waitpid(spawnerPID, &status, 0) }
     }
 
-    private func send(_ message: ControlMessage) throws(SpawnerError) {
+    private func send(_ message: ControlMessage, fds: [Int32] = []) throws(SpawnerError) {
         let bytes = message.bytes
-        // SAFETY: sendmsg reads `count` bytes of a live array; no descriptors.
-        let n = retryingOnEINTR { bytes.withUnsafeBytes { sb_send_with_fds(controlFD, $0.baseAddress, $0.count, nil, 0) } }
+        // SAFETY: sendmsg reads `count` bytes of a live array and `fds.count` descriptors.
+        let n = retryingOnEINTR {
+            bytes.withUnsafeBytes { raw in
+                fds.withUnsafeBufferPointer { sb_send_with_fds(controlFD, raw.baseAddress, raw.count, $0.baseAddress, Int32(fds.count)) }
+            }
+        }
         if n < 0 { throw .controlSocket(errno: currentErrno) }
     }
 

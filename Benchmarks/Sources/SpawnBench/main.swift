@@ -7,7 +7,8 @@
 // --steps: the spawner also stamps every lockdown step of every worker and prints the median
 // of each phase when it exits (a measuring mode: see Sources/Sandbox/StepTiming.swift).
 //
-// Worker: the supervisor's request to the spawner -> fork -> full lockdown (user, mount, IPC,
+// Worker: the supervisor's request to the spawner (with the worker's end of its job socket) ->
+// fork -> full lockdown (user, mount, IPC,
 // UTS, cgroup namespaces, PID namespace from the spawner, fd renumbering, tmpfs + pivot_root,
 // rlimits, capabilities, no_new_privs, JIT fault handler, seccomp) -> the ready byte read by
 // the supervisor. Then SIGKILL through the pidfd and the spawner's exit report.
@@ -123,8 +124,7 @@ for _ in 0..<rounds {
     for _ in 0..<perRound {
         let t0 = now()
         do {
-            let w = try client.requestWorker()
-            try client.waitUntilReady(w)
+            let w = try client.requestReadyWorker()
             workerLatency.append(now() - t0)
             if let p = previous { workerCPU.append(try client.waitForExit(p).report.cpuMicroseconds) }
             let t1 = now()
