@@ -67,11 +67,13 @@ let package = Package(
         .executableTarget(
             name: "alcatraz-worker", dependencies: ["Sandbox", "CShims", "PVM", "JIT", "WireProtocol"],
             path: "Sources/AlcatrazWorker", swiftSettings: optimize,
-            // The Swift runtime linked in: no Swift shared libraries to load at exec, and fewer
-            // mappings for every fork of the spawner to copy. Segments aligned to 2 MiB, so that
-            // the kernel loads the code 2 MiB-aligned and the spawner can move nearly all of it
-            // into huge pages (sb_move_text_to_huge_pages).
-            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "max-page-size=0x200000"])]
+            // A static executable (the Swift runtime, glibc, libstdc++, libseccomp and libcap
+            // linked in) with 2 MiB segment alignment: every fork of the spawner copies 11
+            // mappings instead of 51, a worker never faults on shared-library code, and the
+            // spawner can move all of its code into huge pages (sb_move_text_to_huge_pages).
+            // Not position-independent: SwiftPM always adds an rpath, which glibc's static-pie
+            // start-up refuses (docs/security-model.md, "Fixed addresses").
+            linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "-z", "-Xlinker", "max-page-size=0x200000"])]
         ),
         .target(name: "SandboxedExecution", dependencies: ["Sandbox", "WireProtocol", "PVM", "ConformanceVectors"]),
         // Benchmark: locked-down workers per second and fork-to-ready latency against bare clone().

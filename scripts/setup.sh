@@ -3,7 +3,9 @@
 # The Swift toolchain itself (6.x, with its clang and lld) must already be on PATH.
 set -euo pipefail
 
-packages=(libseccomp-dev libcap-dev pkg-config binutils python3 systemd)
+# libc6-dev and libstdc++-12-dev: the static archives (libc.a, libstdc++.a) the static
+# alcatraz-worker links (the toolchain needs both anyway; named here for the static link).
+packages=(libseccomp-dev libcap-dev libc6-dev libstdc++-12-dev pkg-config binutils python3 systemd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

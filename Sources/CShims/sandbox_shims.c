@@ -210,44 +210,58 @@ int sb_has_mdwe(void) {
     return prctl(66, 0UL, 0UL, 0UL, 0UL) >= 0;
 }
 
-/* The main program's code, moved into transparent huge pages. A worker is a fork of the
- * spawner, and fork does not copy the page-table entries of file-backed code (mm/memory.c,
- * vma_needs_copy), so every worker takes a page fault on the first touch of each 4 KiB page of
- * code it runs: dozens per job, each a trip through the kernel. Anonymous huge pages are
- * different: fork copies one entry per 2 MiB, and the child never faults on them. So the
- * spawner, once, before its first fork, copies the 2 MiB-aligned middle of its code segment
- * into a huge-page-backed anonymous mapping (MADV_HUGEPAGE, MADV_COLLAPSE), makes it read+exec,
+/* The main program's code and read-only data, moved into transparent huge pages. A worker is a
+ * fork of the spawner, and fork does not copy the page-table entries of file-backed mappings
+ * (mm/memory.c, vma_needs_copy), so every worker takes a page fault on the first touch of each
+ * 4 KiB page of code or constant data it uses: dozens per job, each a trip through the kernel.
+ * Anonymous huge pages are different: fork copies one entry per 2 MiB, and the child never
+ * faults on them. So the spawner, once, before its first fork, copies each read-only segment
+ * of its program (the worker binary is linked with 2 MiB segment alignment) into a huge-page-
+ * backed anonymous mapping (MADV_HUGEPAGE, MADV_COLLAPSE), gives it the segment's protection,
  * and moves it over the original with mremap (same bytes at the same addresses; the kernel
- * swaps the mapping inside one system call). The unaligned ends stay as they are.
- * Returns the bytes moved, 0 when there was nothing to do, or -errno when the kernel could not
- * give huge pages (then nothing was changed). */
+ * swaps the mapping inside one system call). A segment's last 2 MiB is included when the
+ * address space after it is free up to the boundary (zeros there, as in the hole before).
+ * Writable segments are left alone: their first write in each worker would copy 2 MiB.
+ * Returns the bytes moved, or -errno of the first segment the kernel could not give huge pages
+ * (that segment is left as it was). */
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
-struct main_text { uintptr_t start, end; };
+#define SB_MAX_SEGMENTS 8
+struct main_segments { int count; uintptr_t start[SB_MAX_SEGMENTS], end[SB_MAX_SEGMENTS]; int prot[SB_MAX_SEGMENTS]; };
 
-static int find_main_text(struct dl_phdr_info *info, size_t size, void *data) {
+static int find_main_segments(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     if (info->dlpi_name != NULL && info->dlpi_name[0] != '\0') return 0;   /* the main program only */
-    struct main_text *t = data;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
+    struct main_segments *m = data;
+    for (int i = 0; i < info->dlpi_phnum && m->count < SB_MAX_SEGMENTS; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-            t->start = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
-            t->end = t->start + ph->p_memsz;
-            return 1;
-        }
+        if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || ph->p_memsz == 0) continue;
+        m->start[m->count] = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+        m->end[m->count] = m->start[m->count] + ph->p_memsz;
+        m->prot[m->count] = (ph->p_flags & PF_R ? PROT_READ : 0) | (ph->p_flags & PF_X ? PROT_EXEC : 0);
+        m->count++;
     }
-    return 0;
+    return 1;
 }
 
-int64_t sb_move_text_to_huge_pages(void) {
-    struct main_text t = { 0, 0 };
-    dl_iterate_phdr(find_main_text, &t);
-    const uintptr_t huge = 2u << 20;
-    uintptr_t start = (t.start + huge - 1) & ~(huge - 1), end = t.end & ~(huge - 1);
-    if (t.start == 0 || end <= start) return 0;
+static int64_t move_to_huge_pages(uintptr_t segment_start, uintptr_t segment_end, int prot) {
+    const uintptr_t huge = 2u << 20, page = 4096;
+    uintptr_t start = (segment_start + huge - 1) & ~(huge - 1);
+    uintptr_t end = segment_end & ~(huge - 1);
+    uintptr_t mapped_end = (segment_end + page - 1) & ~(page - 1);
+    uintptr_t up = (segment_end + huge - 1) & ~(huge - 1);
+    if (up == mapped_end) {
+        end = up;
+    } else if (up > mapped_end) {
+        /* Is [mapped_end, up) free? Then the last 2 MiB can be one huge page too. */
+        void *probe = mmap((void *)mapped_end, up - mapped_end, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (probe == (void *)mapped_end) { munmap(probe, up - mapped_end); end = up; }
+        else if (probe != MAP_FAILED) munmap(probe, up - mapped_end);
+    }
+    if (end <= start) return 0;
     size_t length = end - start;
+    size_t present = (segment_end < end ? segment_end : end) - start;
     unsigned char *raw = mmap(NULL, length + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return -errno;
     unsigned char *copy = (unsigned char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
@@ -256,14 +270,26 @@ int64_t sb_move_text_to_huge_pages(void) {
     int e = 0;
     if (madvise(copy, length, MADV_HUGEPAGE) != 0) e = errno;
     if (e == 0) {
-        memcpy(copy, (const void *)start, length);
+        memcpy(copy, (const void *)start, present);
         if (madvise(copy, length, MADV_COLLAPSE) != 0) e = errno;
     }
-    if (e == 0 && mprotect(copy, length, PROT_READ | PROT_EXEC) != 0) e = errno;
+    if (e == 0 && mprotect(copy, length, prot) != 0) e = errno;
     if (e == 0 && mremap(copy, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)start) == MAP_FAILED) e = errno;
     if (e != 0) {
         munmap(copy, length);
         return -e;
     }
     return (int64_t)length;
+}
+
+int64_t sb_move_text_to_huge_pages(void) {
+    struct main_segments m = { 0 };
+    dl_iterate_phdr(find_main_segments, &m);
+    int64_t moved = 0;
+    for (int i = 0; i < m.count; i++) {
+        int64_t r = move_to_huge_pages(m.start[i], m.end[i], m.prot[i]);
+        if (r < 0) return r;
+        moved += r;
+    }
+    return moved;
 }

@@ -52,7 +52,10 @@ final class LiveJITWorkerTests: XCTestCase {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             let perms = fields[1]
             XCTAssertFalse(perms.contains("w") && perms.contains("x"), "W+X mapping: \(line)")
-            if perms == "r-xp" && fields.count == 5 { anonymousCode += 1 }
+            // The JIT code: anonymous and small (the spawner's own code, moved into huge pages,
+            // is anonymous too, but megabytes).
+            let bounds = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
+            if perms == "r-xp" && fields.count == 5, bounds.count == 2, bounds[1] - bounds[0] < 1 << 20 { anonymousCode += 1 }
             let range = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
             if range.count == 2, range[0] <= 0x10_0000_0000, range[1] > 0x10_0000_0000 { guestReservation = true }
         }

@@ -70,10 +70,11 @@ int sb_set_mdwe(void);
 /// Whether the kernel knows PR_SET_MDWE (1) or not (0).
 int sb_has_mdwe(void);
 
-/// Moves the 2 MiB-aligned middle of the main program's code into anonymous huge pages (same
-/// bytes, same addresses), so that fork copies its page-table entries and children never fault
-/// on it. For the spawner, once, before its first fork. Returns the bytes moved, 0 if there is
-/// no aligned 2 MiB in the code, or -errno if huge pages were not available (nothing changed).
+/// Moves the main program's read-only segments (code, constant data), 2 MiB-aligned parts,
+/// into anonymous huge pages (same bytes, same addresses), so that fork copies their
+/// page-table entries and children never fault on them. For the spawner, once, before its
+/// first fork. Returns the bytes moved, or -errno if huge pages were not available for a
+/// segment (which is then left as it was).
 int64_t sb_move_text_to_huge_pages(void);
 
 /// Loads the "code sealed" seccomp filter: from now on, mmap and mprotect (and pkey_mprotect)
