@@ -118,6 +118,7 @@ case "warm-up":
 case "check-sandbox":
     let results = SandboxCheck.run()
     say(SandboxCheck.table(results))
+    say(SandboxCheck.optionalFeatures())
     exit(results.allSatisfy(\.ok) ? 0 : 1)
 default:
     say("usage: alcatraz-worker spawner [memory=N reserve=N slack=N cpu=N] | check-sandbox | warm-up\n")

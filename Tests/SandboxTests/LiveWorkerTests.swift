@@ -102,7 +102,12 @@ final class LiveWorkerTests: XCTestCase {
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         output.waitUntilExit()
         XCTAssertEqual(output.terminationStatus, 0, text)
-        XCTAssertEqual(text.split(separator: "\n").count, SandboxFeature.allCases.count, text)
+        // One line per required feature, then the optional ones under their heading.
+        let lines = text.split(separator: "\n")
+        let heading = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("optional") }, text)
+        XCTAssertEqual(heading, SandboxFeature.allCases.count, text)
+        XCTAssertTrue(lines[heading + 1].hasPrefix("memory-deny-write-execute"), text)
+        XCTAssertTrue(lines[heading + 2].hasPrefix("huge pages for worker code"), text)
         XCTAssertFalse(text.contains("FAILED"), text)
     }
 
