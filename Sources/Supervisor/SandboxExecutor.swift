@@ -1,7 +1,11 @@
 // The real executor: a pool of pre-forked, locked-down workers from the spawner, one job per
 // worker. One thread (the pool thread) owns the spawner connection and every worker; it sleeps
-// in poll(2) on the spawner's control socket, every worker's job socket and an eventfd that the
+// in poll(2) on the spawner's control socket, every worker's job socket and a socket that the
 // scheduler rings when it hands over a job. The poll timeout is the nearest job deadline.
+// The one exception to "the pool thread does everything": when an idle worker is there and the
+// job is small, `execute` writes the job to it on the caller's thread (the event loop), and the
+// pool thread adopts the busy worker when it next wakes. That takes the pool thread's wake-up
+// off the way from request to worker (docs/benchmarks.md, "Daemon load").
 //
 // Per worker: spawn request -> `spawned` (job socket + pidfd) -> ready byte (lockdown done)
 // -> job frame written -> result frame read, or the worker's end classified from the kernel's
@@ -22,6 +26,22 @@ import Glibc
 public final class SandboxExecutor: JobExecutor, Sendable {
     public let capacity: Int
     private let inbox = Mutex<[Submission]>([])
+    /// Idle, locked-down workers, and jobs handed to them by `execute` on the caller's thread.
+    /// The pool thread publishes workers here once they are ready; `execute` takes one and
+    /// writes the job itself, saving the wake-up of the pool thread on the way to the worker.
+    fileprivate let shared = Mutex<SharedWorkers>(SharedWorkers())
+
+    struct SharedWorkers: Sendable {
+        var idle: [WorkerHandle] = []
+        /// Taken by `execute`, the job written (or being written) to the worker: the pool thread
+        /// adopts them as busy before it looks at any worker's socket.
+        var handedOff: [(worker: WorkerHandle, submission: Submission)] = []
+    }
+
+    /// Jobs whose frame is at most this big are written by `execute` directly (a Unix socket's
+    /// buffer takes them at once, so the caller, an event loop, never blocks); bigger ones go
+    /// through the pool thread.
+    static let directWriteLimit = 64 * 1024
     /// A socket pair used as a self-pipe: the scheduler writes a byte to wake the pool thread out of poll(2).
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -80,7 +100,26 @@ public final class SandboxExecutor: JobExecutor, Sendable {
     public var readyWorkers: Int { ready.load(ordering: .relaxed) }
 
     public func execute(_ job: WorkerJob, deadline: UInt64, completion: @escaping @Sendable (ExecutionResult) -> Void) {
-        inbox.withLock { $0.append(Submission(job: job, deadline: deadline, completion: completion)) }
+        let submission = Submission(job: job, deadline: deadline, completion: completion)
+        let frame = Frame.encode(WorkerMessage.job(job))
+        if frame.count <= SandboxExecutor.directWriteLimit && !isStopping {
+            // Registered as handed off before the write, so that the pool thread never takes the
+            // worker's answer for the end of an idle worker.
+            let worker = shared.withLock { s -> WorkerHandle? in
+                guard !s.idle.isEmpty else { return nil }
+                let w = s.idle.removeFirst()
+                s.handedOff.append((w, submission))
+                return w
+            }
+            if let worker {
+                // A failed write means the worker is gone: the pool thread sees its socket closed
+                // and its exit report, and answers with the worker's end (an error, not a verdict).
+                _ = sendAllNoSignal(worker.jobFD, frame)
+                wake()
+                return
+            }
+        }
+        inbox.withLock { $0.append(submission) }
         wake()
     }
 
@@ -162,7 +201,6 @@ private final class PoolLoop {
 
     var spawnsRequested = 0
     var starting: [UInt32: WorkerHandle] = [:]
-    var ready: [WorkerHandle] = []
     var busy: [UInt32: Busy] = [:]
     /// Job socket closed without a result: the exit report decides the error.
     var awaitingExit: [UInt32: Busy] = [:]
@@ -185,21 +223,46 @@ private final class PoolLoop {
         self.startup = startup
     }
 
+    /// Idle workers (shared with `SandboxExecutor.execute`).
+    var idleCount: Int { executor.shared.withLock { $0.idle.count } }
+
+    func clearIdle() { executor.shared.withLock { $0.idle.removeAll() } }
+
+    /// Adopts the jobs `execute` wrote to idle workers on its own thread: they are busy now.
+    func absorbHandoffs() {
+        let handed = executor.shared.withLock { s in defer { s.handedOff.removeAll() }; return s.handedOff }
+        for h in handed {
+            busy[h.worker.id] = Busy(worker: h.worker, submission: h.submission,
+                                     decoder: FrameDecoder(maximumPayload: limits.maxFrameBytes))
+        }
+    }
+
+    /// Takes the idle worker `id` out of the shared list; false when `execute` took it first.
+    func removeIdle(_ id: UInt32) -> Bool {
+        executor.shared.withLock { s in
+            guard let i = s.idle.firstIndex(where: { $0.id == id }) else { return false }
+            s.idle.remove(at: i)
+            return true
+        }
+    }
+
     func run() {
         while !executor.isStopping {
+            absorbHandoffs()
             for submission in executor.takeInbox() { pending.push(submission) }
             replenish()
             dispatch()
-            executor.setReady(ready.count)
+            executor.setReady(idleCount)
             pollOnce()
         }
+        absorbHandoffs()
         for submission in executor.takeInbox() { pending.push(submission) }
         while let submission = pending.pop() { submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
         for (_, job) in busy { job.submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
         for (_, job) in awaitingExit { job.submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
         busy = [:]
         awaitingExit = [:]
-        ready = []
+        clearIdle()
         starting = [:]
         spawner.shutdown()
         executor.setReady(0)
@@ -211,7 +274,7 @@ private final class PoolLoop {
         guard Monotonic.now() >= spawnBackoffUntil else { return }
         if !spawnerAlive { restartSpawner() }
         guard spawnerAlive else { return }
-        while ready.count + starting.count + spawnsRequested < executor.capacity {
+        while idleCount + starting.count + spawnsRequested < executor.capacity {
             do {
                 try spawner.sendSpawnRequest()
                 spawnsRequested += 1
@@ -230,7 +293,7 @@ private final class PoolLoop {
             spawnerAlive = true
             spawnsRequested = 0
             starting = [:]
-            ready = []
+            clearIdle()
             answered = [:]  // their exit reports died with the old spawner
             logger.notice("spawner restarted", metadata: ["event": "spawner_restarted"])
         } catch {
@@ -245,12 +308,13 @@ private final class PoolLoop {
         spawnBackoffUntil = Monotonic.now() + 200_000_000
         startup.finish(error: "the spawner died: \(reason)")
         let message = "the spawner died: \(reason)"
+        clearIdle()
+        absorbHandoffs()
         for (_, job) in busy { job.submission.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message)))) }
         for (_, job) in awaitingExit { job.submission.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message)))) }
         busy = [:]
         awaitingExit = [:]
         // The spawner's death kills its workers (PDEATHSIG): never hand a job to one of them.
-        ready = []
         starting = [:]
         spawnsRequested = 0
         while let s = pending.pop() { s.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message)))) }
@@ -262,7 +326,7 @@ private final class PoolLoop {
         logger.error("worker failed to start", metadata: ["event": "worker_start_failed", "reason": "\(message)"])
         startup.finish(error: message)
         spawnBackoffUntil = Monotonic.now() + 100_000_000
-        if ready.isEmpty, let s = pending.pop() {
+        if idleCount == 0, let s = pending.pop() {
             s.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message))))
         }
     }
@@ -270,8 +334,8 @@ private final class PoolLoop {
     // MARK: Jobs
 
     func dispatch() {
-        while !pending.isEmpty, !ready.isEmpty {
-            let worker = ready.removeFirst()
+        while !pending.isEmpty,
+              let worker = executor.shared.withLock({ s -> WorkerHandle? in s.idle.isEmpty ? nil : s.idle.removeFirst() }) {
             let submission = pending.pop()!
             let frame = Frame.encode(WorkerMessage.job(submission.job))
             if sendAll(worker.jobFD, frame) {
@@ -301,7 +365,9 @@ private final class PoolLoop {
         if spawnerAlive { fds.append(pollfd(fd: spawner.controlFD, events: Int16(POLLIN), revents: 0)) }
         var owners: [(kind: UInt8, id: UInt32)] = []
         for (id, w) in starting { fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((0, id)) }
-        for w in ready { fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((1, w.id)) }
+        for w in executor.shared.withLock({ $0.idle }) {
+            fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((1, w.id))
+        }
         for (id, b) in busy { fds.append(pollfd(fd: b.worker.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((2, id)) }
         let fixed = spawnerAlive ? 2 : 1
 
@@ -320,6 +386,9 @@ private final class PoolLoop {
             var sink = [UInt8](repeating: 0, count: 256)
             while read(executor.wakeDescriptor, &sink, sink.count) > 0 {}
         }
+        // Jobs written to idle workers while this thread slept: before any worker's socket is
+        // read, so that an answer is never taken for an idle worker's end.
+        absorbHandoffs()
         if spawnerAlive && fds[1].revents != 0 { controlEvent() }
         for (index, owner) in owners.enumerated() where fds[fixed + index].revents != 0 {
             switch owner.kind {
@@ -361,7 +430,7 @@ private final class PoolLoop {
             return
         }
         if n == 1 && byte == 0x52 {  // 'R': lockdown complete (Sandbox's WorkerHello.ready)
-            ready.append(worker)
+            executor.shared.withLock { $0.idle.append(worker) }
             startup.finish(error: nil)
             return
         }
@@ -371,8 +440,13 @@ private final class PoolLoop {
     }
 
     func readyReadable(_ id: UInt32) {
-        guard let index = ready.firstIndex(where: { $0.id == id }) else { return }
-        ready.remove(at: index)
+        if busy[id] != nil { return busyReadable(id) }   // handed a job since the poll began
+        guard removeIdle(id) else {
+            // `execute` took it after this iteration's handoffs were adopted.
+            absorbHandoffs()
+            if busy[id] != nil { busyReadable(id) }
+            return
+        }
         answered[id] = "idle worker ended or wrote before a job"
         logger.warning("idle worker lost", metadata: ["event": "worker_lost", "worker": "\(id)"])
     }
@@ -454,9 +528,12 @@ private final class PoolLoop {
                     logger.debug("worker ended abnormally after answering", metadata: ["event": "worker_exit", "outcome": "\(outcome)"])
                 }
             }
+        } else if starting.removeValue(forKey: id) == nil && !removeIdle(id) {
+            // Neither starting nor idle: `execute` handed it a job after this iteration's
+            // handoffs were adopted. Adopt it now and let the report decide that job.
+            absorbHandoffs()
+            if let job = busy.removeValue(forKey: id) { classifyAndComplete(job, report) }
         } else {
-            starting[id] = nil
-            ready.removeAll { $0.id == id }
             logger.warning("idle worker exited", metadata: ["event": "worker_lost", "worker": "\(id)", "status": "\(report.waitStatus)"])
         }
     }
@@ -519,16 +596,19 @@ private final class PoolLoop {
     }
 
     /// Writes all of `bytes` to a (blocking) job socket; false if the peer is gone.
-    func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += n
+    func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool { sendAllNoSignal(fd, bytes) }
+}
+
+/// Writes all of `bytes` to a (blocking) job socket, without SIGPIPE; false if the peer is gone.
+func sendAllNoSignal(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return false
         }
-        return true
+        offset += n
     }
+    return true
 }
