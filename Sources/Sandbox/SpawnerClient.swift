@@ -130,10 +130,15 @@ public final class SpawnerClient {
     /// Asks for one worker and returns it locked down and ready. Faster than `requestWorker`
     /// followed by `waitUntilReady`: the job socket is made here and sent with the request, so
     /// this waits for the worker's "ready" on it at once, and reads the spawner's answer (sent
-    /// while the worker locks down) afterwards, without waiting for it on the way.
+    /// while the worker locks down) afterwards, without waiting for it on the way. For the
+    /// blocking style of use: not while requests sent with `sendSpawnRequest` are unanswered
+    /// (answers come in request order, and this takes the next one as its own).
     /// - Throws: `SpawnerError.spawnFailed`, `.lockdownFailed`, or a protocol or control-socket
     ///   error.
     public func requestReadyWorker() throws(SpawnerError) -> WorkerHandle {
+        guard pendingJobFDs.isEmpty else {
+            throw .protocolError("requestReadyWorker while \(pendingJobFDs.count) spawn requests are unanswered")
+        }
         try sendSpawnRequest()
         let jobFD = pendingJobFDs.last!
         let hello = readHello(jobFD)
