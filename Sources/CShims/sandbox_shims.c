@@ -293,3 +293,18 @@ int64_t sb_move_text_to_huge_pages(void) {
     }
     return moved;
 }
+
+int sb_huge_pages_available(void) {
+    const size_t huge = 2u << 20;
+    unsigned char *raw = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return errno;
+    unsigned char *p = (unsigned char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+    int e = 0;
+    if (madvise(p, huge, MADV_HUGEPAGE) != 0) e = errno;
+    if (e == 0) {
+        memset(p, 1, huge);
+        if (madvise(p, huge, MADV_COLLAPSE) != 0) e = errno;
+    }
+    munmap(raw, 2 * huge);
+    return e;
+}

@@ -55,23 +55,20 @@ public enum SandboxCheck {
         return out
     }
 
+    /// 0 when this kernel can back memory with huge pages on request (MADV_COLLAPSE, what the
+    /// spawner uses for its code), else the errno (EINVAL: Linux < 6.1).
+    public static var hugePagesAvailable: Int32 { sb_huge_pages_available() }
+
     /// Kernel features that make workers cheaper but are not required; one line each, after
     /// the table. They never make the check fail.
     public static func optionalFeatures() -> String {
         var out = "optional (faster when present, never required):\n"
         let mdwe = Seccomp.hasMemoryDenyWriteExecute
         out += "memory-deny-write-execute    " + (mdwe ? "ok" : "absent (Linux < 6.3): each job seals executable memory with a second seccomp filter instead, ~50 µs") + "\n"
-        var thp = "unknown"
-        let fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY)
-        if fd >= 0 {
-            var buffer = [UInt8](repeating: 0, count: 128)
-            let n = read(fd, &buffer, buffer.count)
-            close(fd)
-            if n > 0 { thp = String(decoding: buffer[0..<n], as: UTF8.self).trimmingSuffix() }
-        }
-        let on = thp.contains("[always]") || thp.contains("[madvise]")
-        out += "huge pages for worker code   " + (on ? "ok (\(thp))"
-            : "off (\(thp)): workers fault on every code page they run; set transparent_hugepage to madvise") + "\n"
+        let huge = hugePagesAvailable
+        out += "huge pages for worker code   " + (huge == 0 ? "ok"
+            : huge == EINVAL ? "absent (Linux < 6.1, no MADV_COLLAPSE): workers fault on every code page they run, so spawns cost more"
+            : "none free now (\(errnoName(huge))): the spawner keeps its code in 4 KiB pages if this persists at its start") + "\n"
         return out
     }
 
@@ -163,14 +160,5 @@ public enum SandboxCheck {
         var status: Int32 = 0
         _ = retryingOnEINTR { waitpid(pid, &status, 0) }
         if status != 0 { throw LockdownError(.pidNamespace, errno: EINVAL) }
-    }
-}
-
-extension String {
-    /// Without trailing whitespace and newlines.
-    func trimmingSuffix() -> String {
-        var s = Substring(self)
-        while let last = s.last, last == " " || last == "\n" || last == "\t" { s = s.dropLast() }
-        return String(s)
     }
 }

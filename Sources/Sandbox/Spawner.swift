@@ -58,7 +58,10 @@ public enum Spawner {
         program.warmUp()
         // Workers fork from here: give them the code without a page fault per 4 KiB page
         // (see sb_move_text_to_huge_pages). Best effort: without huge pages nothing changes.
-        _ = sb_move_text_to_huge_pages()
+        let moved = sb_move_text_to_huge_pages()
+        if moved < 0 {
+            report("code not moved into huge pages (\(errnoName(Int32(-moved)))): workers will fault on each code page; see check-sandbox")
+        }
         if let e = leaveHostFilesystem(&config) {
             report("spawner setup failed: \(e)")
             return 2

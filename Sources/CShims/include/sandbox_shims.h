@@ -77,6 +77,11 @@ int sb_has_mdwe(void);
 /// segment (which is then left as it was).
 int64_t sb_move_text_to_huge_pages(void);
 
+/// Whether this kernel can back a 2 MiB region with a huge page on request (MADV_COLLAPSE,
+/// Linux 6.1+; independent of the transparent_hugepage sysfs mode): 0, or the errno
+/// (EINVAL: not supported; EAGAIN/ENOMEM: no huge page free right now).
+int sb_huge_pages_available(void);
+
 /// Loads the "code sealed" seccomp filter: from now on, mmap and mprotect (and pkey_mprotect)
 /// with PROT_EXEC kill the process. It stacks on top of the lockdown allowlist, so it can only
 /// take rights away. A hand-written 10-instruction BPF program, so that it can be loaded after
