@@ -229,9 +229,15 @@ private final class PoolLoop {
     func clearIdle() { executor.shared.withLock { $0.idle.removeAll() } }
 
     /// Adopts the jobs `execute` wrote to idle workers on its own thread: they are busy now.
+    /// A job handed to a worker just as the spawner died (the worker dies with it, and no exit
+    /// report will come) is answered as a sandbox failure at once.
     func absorbHandoffs() {
         let handed = executor.shared.withLock { s in defer { s.handedOff.removeAll() }; return s.handedOff }
         for h in handed {
+            guard spawnerAlive else {
+                h.submission.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: "the spawner died"))))
+                continue
+            }
             busy[h.worker.id] = Busy(worker: h.worker, submission: h.submission,
                                      decoder: FrameDecoder(maximumPayload: limits.maxFrameBytes))
         }
