@@ -7,8 +7,8 @@
 // traps to the hypervisor in a VM) and its fault handler, installed once with default
 // dispositions underneath, exactly as a worker's own preparation would leave it.
 //
-// It runs with sealing off: the seal is a seccomp filter that would forbid the spawner (and so
-// every later worker) to ever map code again.
+// It runs with sealing off: the seal (memory-deny-write-execute, or a seccomp filter on older
+// kernels) is inherited by forks and would forbid every later worker to make its code executable.
 import JIT
 import PVM
 import WireProtocol

@@ -85,9 +85,6 @@ public final class Recompiler {
         Recompiler(blob: blob, a: X86Assembler(initialCapacity: blob.code.count * 4 + 4096)).run()
     }
 
-    /// Compiles the blob of a decoded program (its decoded form is not needed).
-    public static func compile(_ program: DecodedProgram) -> CompiledProgram { compile(program.blob) }
-
     @inline(__always) func g(_ i: UInt8) -> Reg { Recompiler.guestRegs[Int(i)] }
 
     func run() -> CompiledProgram {

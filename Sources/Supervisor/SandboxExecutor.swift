@@ -7,7 +7,8 @@
 // pool thread adopts the busy worker when it next wakes. That takes the pool thread's wake-up
 // off the way from request to worker (docs/benchmarks.md, "Daemon load").
 //
-// Per worker: spawn request -> `spawned` (job socket + pidfd) -> ready byte (lockdown done)
+// Per worker: spawn request (with the worker's end of a job socket made here) -> `spawned`
+// (pidfd) -> ready byte (lockdown done)
 // -> job frame written -> result frame read, or the worker's end classified from the kernel's
 // report. A worker is never reused; a replacement is requested as soon as one is taken.
 //
@@ -51,6 +52,8 @@ public final class SandboxExecutor: JobExecutor, Sendable {
 
     struct Submission: Sendable {
         var job: WorkerJob
+        /// `job` as the frame written to the worker, encoded once by `execute`.
+        var frame: [UInt8]
         var deadline: UInt64
         var completion: @Sendable (ExecutionResult) -> Void
     }
@@ -100,8 +103,8 @@ public final class SandboxExecutor: JobExecutor, Sendable {
     public var readyWorkers: Int { ready.load(ordering: .relaxed) }
 
     public func execute(_ job: WorkerJob, deadline: UInt64, completion: @escaping @Sendable (ExecutionResult) -> Void) {
-        let submission = Submission(job: job, deadline: deadline, completion: completion)
         let frame = Frame.encode(WorkerMessage.job(job))
+        let submission = Submission(job: job, frame: frame, deadline: deadline, completion: completion)
         if frame.count <= SandboxExecutor.directWriteLimit && !isStopping {
             // Registered as handed off before the write, so that the pool thread never takes the
             // worker's answer for the end of an idle worker.
@@ -343,7 +346,7 @@ private final class PoolLoop {
         while !pending.isEmpty,
               let worker = executor.shared.withLock({ s -> WorkerHandle? in s.idle.isEmpty ? nil : s.idle.removeFirst() }) {
             let submission = pending.pop()!
-            let frame = Frame.encode(WorkerMessage.job(submission.job))
+            let frame = submission.frame
             if sendAll(worker.jobFD, frame) {
                 busy[worker.id] = Busy(worker: worker, submission: submission,
                                        decoder: FrameDecoder(maximumPayload: limits.maxFrameBytes))
