@@ -10,27 +10,17 @@ public struct JITError: Error, CustomStringConvertible, Sendable {
     public let description: String
 }
 
-/// Compiled code in its own mapping: written while read-write, then made read-execute. It is
-/// never writable and executable at the same time.
+/// Compiled code in its own mapping: the recompiler's buffer, written while read-write, then
+/// made read-execute in place. It is never writable and executable at the same time.
 final class CodeMapping {
-    let address: UnsafeMutableRawPointer
-    let size: Int
+    let buffer: PageBuffer
+    var address: UnsafeMutableRawPointer { buffer.base }
 
-    init(_ code: [UInt8]) throws(JITError) {
-        size = max((code.count + 4095) & ~4095, 4096)
-        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
-            throw JITError(description: "cannot map \(size) bytes for code: errno \(errno)")
-        }
-        code.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: code.count) }
-        guard mprotect(p, size, PROT_READ | PROT_EXEC) == 0 else {
-            let e = errno
-            munmap(p, size)
-            throw JITError(description: "cannot make code executable: errno \(e)")
-        }
-        address = p
+    init(_ compiled: CompiledProgram) throws(JITError) {
+        buffer = compiled.code
+        let e = buffer.makeExecutable(byteCount: compiled.codeSize)
+        guard e == 0 else { throw JITError(description: "cannot make code executable: errno \(e)") }
     }
-
-    deinit { munmap(address, size) }
 }
 
 /// A program compiled to x86-64 and ready to run, with its own guest memory (hardware-protected)
@@ -43,8 +33,6 @@ public final class JITInstance: PVMInstance {
     let code: CodeMapping
     let context: UnsafeMutableRawPointer   // = memory.base (offsets are negative)
     let region: UnsafeMutablePointer<alcatraz_jit_region>
-    let faultOffsets: UnsafeMutableBufferPointer<UInt32>
-    let faultIndices: UnsafeMutableBufferPointer<UInt32>
 
     public internal(set) var pc: UInt32
     /// Where the next `run()` continues: an instruction index, and whether its block is charged.
@@ -73,12 +61,8 @@ public final class JITInstance: PVMInstance {
         memory = try GuestMemory(hardwareProtected: true, contextSize: ContextLayout.size(jumpTableSlots: slots))
         try setUp(memory)
         compiled = Recompiler.compile(blob)
-        code = try CodeMapping(compiled.code)
+        code = try CodeMapping(compiled)
         context = memory.base
-        faultOffsets = .allocate(capacity: max(compiled.faultOffsets.count, 1))
-        _ = faultOffsets.initialize(from: compiled.faultOffsets)
-        faultIndices = .allocate(capacity: max(compiled.faultIndices.count, 1))
-        _ = faultIndices.initialize(from: compiled.faultIndices)
         self.pc = pc
         position = compiled.index(ofPC: pc) ?? -1
 
@@ -92,9 +76,9 @@ public final class JITInstance: PVMInstance {
             table.storeBytes(of: UInt64(codeStart) + UInt64(offset), toByteOffset: s * 8, as: UInt64.self)
         }
         region.pointee.code_start = codeStart
-        region.pointee.code_end = codeStart + UInt(compiled.code.count)
-        region.pointee.fault_offsets = UnsafePointer(faultOffsets.baseAddress)
-        region.pointee.fault_indices = UnsafePointer(faultIndices.baseAddress)
+        region.pointee.code_end = codeStart + UInt(compiled.codeSize)
+        region.pointee.fault_offsets = UnsafePointer(compiled.faultOffsets.base)
+        region.pointee.fault_indices = UnsafePointer(compiled.faultIndices.base)
         region.pointee.fault_count = UInt32(compiled.faultOffsets.count)
         region.pointee.fault_stub = codeStart + UInt(compiled.faultStub)
         region.pointee.fault_slot = (context + Int(ContextLayout.faultIndex)).assumingMemoryBound(to: UInt64.self)
@@ -110,8 +94,6 @@ public final class JITInstance: PVMInstance {
     }
 
     deinit {
-        faultOffsets.deallocate()
-        faultIndices.deallocate()
         region.deallocate()
     }
 

@@ -3,31 +3,53 @@ import PVM
 import Glibc
 #endif
 
+/// A read-only view of a table of `UInt32`s that a `CompiledProgram` owns.
+struct UInt32Table: @unchecked Sendable {
+    let base: UnsafeMutablePointer<UInt32>
+    let count: Int
+    @inline(__always) subscript(i: Int) -> UInt32 { base[i] }
+}
+
 /// Machine code for one program, position-independent, plus the tables the runtime needs.
 /// Entries are indexed as `CodeScanner` numbers them (instruction index).
-public struct CompiledProgram: Sendable {
-    /// The code, to be copied into an executable mapping.
-    public let code: [UInt8]
+///
+/// The code and the tables stay in the buffers the recompiler wrote them to (no copies):
+/// `JITInstance` makes the code buffer executable in place.
+public struct CompiledProgram: @unchecked Sendable {
+    /// The code buffer: `codeSize` bytes of code from its start, read-write until a
+    /// `JITInstance` makes it executable.
+    let code: PageBuffer
+    /// The number of bytes of code.
+    public let codeSize: Int
+    /// A copy of the code (for tests and tools).
+    public var codeBytes: [UInt8] {
+        Array(UnsafeRawBufferPointer(start: code.base, count: codeSize))
+    }
     /// Offset of the entry trampoline (a C-callable `void (void)` function).
     let trampoline: Int
     /// Offset where each instruction's charge prologue starts (equal to `bodyOffsets` when the
     /// instruction is not a block entry).
-    let entryOffsets: [UInt32]
+    let entryOffsets: UInt32Table
     /// Offset of each instruction's own code, after any charge prologue.
-    let bodyOffsets: [UInt32]
+    let bodyOffsets: UInt32Table
     /// The pc of each instruction (ascending), to decode it again on the rare exits that need
     /// its operands, and to find the instruction at a pc.
-    let pcs: [UInt32]
+    let pcs: UInt32Table
     /// For each jump-table slot, the code offset of its target's entry, or -1 when the target is
     /// not a block start (a `djump` to it panics).
     let jumpEntries: [Int32]
     /// Native offsets of every guest load and store, ascending, with their instruction indices.
-    let faultOffsets: [UInt32]
-    let faultIndices: [UInt32]
+    let faultOffsets: UInt32Table
+    let faultIndices: UInt32Table
+    /// Owns the five tables above.
+    let tables: PageBuffer
     /// Offset of the stub a memory fault is redirected to.
     let faultStub: Int
     /// Offset of the stub that panics for the instruction index in edx (bad dynamic jumps).
     let djumpPanic: Int
+
+    /// The number of instructions (entries).
+    public var count: Int { pcs.count }
 
     /// The index of the instruction at `pc`, or nil when no entry starts there.
     func index(ofPC pc: UInt32) -> Int? {
@@ -67,13 +89,18 @@ public final class Recompiler {
         self.a = a
     }
     /// For each code position, 1 + the code offset of its block entry when it starts a basic
-    /// block seen so far, else 0 (calloc'd: only the pages of block starts are touched).
+    /// block seen so far, else 0 (zero-filled pages: only the pages of block starts are touched).
     var entryOfPC: UnsafeMutablePointer<UInt32>? = nil
+    /// The pc of the instruction being compiled.
+    var currentPC: Int64 = 0
     /// Static branches to patch once every block start is known: where the rel32 field is,
     /// the target pc, and the branching instruction (for the panic of a bad target).
     var branchFixups: [(field: Int, target: Int64, index: Int)] = []
-    var faultOffsets: [UInt32] = []
-    var faultIndices: [UInt32] = []
+    /// Native offsets of guest loads and stores and their instruction indices (at most one per
+    /// instruction), `faultCount` so far.
+    var faultOffsets = UnsafeMutablePointer<UInt32>(bitPattern: 4)!
+    var faultIndices = UnsafeMutablePointer<UInt32>(bitPattern: 4)!
+    var faultCount = 0
     // Shared exits.
     var panicExit = Label(id: 0), haltExit = Label(id: 0), hostExit = Label(id: 0)
     var oogExit = Label(id: 0), sbrkExit = Label(id: 0), djumpPanicLabel = Label(id: 0)
@@ -91,13 +118,20 @@ public final class Recompiler {
         var scanner = CodeScanner(blob)
         let n = scanner.codeLength
         let capacity = scanner.maximumCount
-        let entryOfPC = UnsafeMutablePointer<UInt32>(OpaquePointer(calloc(n + 1, 4)!))
+        // Every per-pc and per-instruction table, in zero-filled pages (see `PageBuffer`): only
+        // the pages actually written are ever touched.
+        let entryTable = PageBuffer(byteCount: (n + 1) * 4)
+        let entryOfPC = entryTable.base.bindMemory(to: UInt32.self, capacity: n + 1)
         self.entryOfPC = entryOfPC
-        defer { free(entryOfPC); self.entryOfPC = nil }
+        defer { self.entryOfPC = nil }
+        let tables = PageBuffer(byteCount: 5 * 4 * capacity)
+        let tableBase = tables.base.bindMemory(to: UInt32.self, capacity: 5 * capacity)
+        let entryOffsets = tableBase, bodyOffsets = tableBase + capacity, pcs = tableBase + 2 * capacity
+        faultOffsets = tableBase + 3 * capacity
+        faultIndices = tableBase + 4 * capacity
+        faultCount = 0
         panicExit = a.newLabel(); haltExit = a.newLabel(); hostExit = a.newLabel(); oogExit = a.newLabel()
         sbrkExit = a.newLabel(); djumpPanicLabel = a.newLabel(); commonExit = a.newLabel(); djump = a.newLabel()
-        faultOffsets.reserveCapacity(n / 8)
-        faultIndices.reserveCapacity(n / 8)
         branchFixups.reserveCapacity(n / 16)
         let trampoline = emitTrampolineAndExits()
         let faultStub = a.position
@@ -107,10 +141,6 @@ public final class Recompiler {
         emitDynamicJump()
         let djumpPanic = a.offset(of: djumpPanicLabel)!
 
-        let entryOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
-        let bodyOffsets = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
-        let pcs = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
-        defer { entryOffsets.deallocate(); bodyOffsets.deallocate(); pcs.deallocate() }
         // Out-of-gas stubs go after the code: (where the `js` displacement is, instruction, cost).
         var gasStubs: [(patch: Int, index: Int, cost: Int32)] = []
         gasStubs.reserveCapacity(n / 16)
@@ -123,6 +153,7 @@ public final class Recompiler {
         var i = 0
         while let flags = scanner.next(into: &ins) {
             pcs[i] = ins.pc
+            currentPC = Int64(ins.pc)
             if flags.contains(.blockStart) { entryOfPC[Int(ins.pc)] = UInt32(a.position + 1) }
             entryOffsets[i] = UInt32(a.position)
             // Control can arrive here from elsewhere (a branch, a jump, the end of the previous
@@ -170,13 +201,14 @@ public final class Recompiler {
             Int(pc) < n ? Int32(entryOfPC[Int(pc)]) - 1 : -1
         }
         a.finalize()
-        return CompiledProgram(code: a.bytes, trampoline: trampoline,
-                               entryOffsets: Array(UnsafeBufferPointer(start: entryOffsets, count: count)),
-                               bodyOffsets: Array(UnsafeBufferPointer(start: bodyOffsets, count: count)),
-                               pcs: Array(UnsafeBufferPointer(start: pcs, count: count)),
+        return CompiledProgram(code: a.buffer, codeSize: a.position, trampoline: trampoline,
+                               entryOffsets: UInt32Table(base: entryOffsets, count: count),
+                               bodyOffsets: UInt32Table(base: bodyOffsets, count: count),
+                               pcs: UInt32Table(base: pcs, count: count),
                                jumpEntries: jumpEntries,
-                               faultOffsets: faultOffsets, faultIndices: faultIndices,
-                               faultStub: faultStub, djumpPanic: djumpPanic)
+                               faultOffsets: UInt32Table(base: faultOffsets, count: faultCount),
+                               faultIndices: UInt32Table(base: faultIndices, count: faultCount),
+                               tables: tables, faultStub: faultStub, djumpPanic: djumpPanic)
     }
 
     /// The entry trampoline (C ABI, no arguments) and the shared exits. Every exit arrives with the
@@ -245,9 +277,10 @@ public final class Recompiler {
     }
 
     /// Records that the next emitted instruction accesses guest memory for instruction `index`.
-    func markFault(_ index: Int) {
-        faultOffsets.append(UInt32(a.position))
-        faultIndices.append(UInt32(index))
+    @inline(__always) func markFault(_ index: Int) {
+        faultOffsets[faultCount] = UInt32(a.position)
+        faultIndices[faultCount] = UInt32(index)
+        faultCount += 1
     }
 
     /// Jumps to the exit `label` with instruction index `index` in eax.
@@ -270,8 +303,11 @@ public final class Recompiler {
     }
 
     /// The code offset of the entry of the block at `target`, if one has been emitted.
+    /// Only targets at or before the instruction being compiled can have one, and only those
+    /// are looked up: their table entries were written moments ago and are in the cache, while
+    /// a forward target's entry would be a cache miss (tens of ns) for nothing.
     @inline(__always) func knownEntry(_ target: Int64) -> Int? {
-        guard target >= 0, target < Int64(blob.code.count) else { return nil }
+        guard target >= 0, target <= currentPC else { return nil }
         let e = entryOfPC![Int(target)]
         return e != 0 ? Int(e) - 1 : nil
     }

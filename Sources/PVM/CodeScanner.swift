@@ -26,6 +26,8 @@ public struct CodeScanner: ~Copyable {
 
     /// The number of code bytes.
     public let codeLength: Int
+    /// Owns `padded` and `mask`.
+    private let storage: PageBuffer
     private let padded: UnsafeMutableRawPointer
     private let mask: UnsafeMutablePointer<Bool>
     /// The next bitmask position to decode (≥ codeLength once the code is exhausted).
@@ -69,23 +71,20 @@ public struct CodeScanner: ~Copyable {
     public init(_ blob: ProgramBlob) {
         let n = blob.code.count
         codeLength = n
-        let padded = UnsafeMutableRawPointer.allocate(byteCount: n + PaddedCodeReader.padding, alignment: 8)
+        // The padded code and, after it, the bitmask padded with 8 false bytes (so `nextSet`
+        // reads whole words), in one zero-filled buffer: the padding needs no writes.
+        let maskOffset = (n + PaddedCodeReader.padding + 63) & ~63
+        let storage = PageBuffer(byteCount: maskOffset + n + 8)
+        let padded = storage.base
         blob.code.withUnsafeBytes { if let p = $0.baseAddress { padded.copyMemory(from: p, byteCount: n) } }
-        (padded + n).initializeMemory(as: UInt8.self, repeating: 0, count: PaddedCodeReader.padding)
-        // A copy of the bitmask padded with 8 false bytes, so `nextSet` reads whole words.
-        let mask = UnsafeMutablePointer<Bool>.allocate(capacity: n + 8)
-        blob.bitmask.withUnsafeBufferPointer { if let p = $0.baseAddress { mask.initialize(from: p, count: n) } }
-        (mask + n).initialize(repeating: false, count: 8)
+        let mask = (storage.base + maskOffset).bindMemory(to: Bool.self, capacity: n + 8)
+        blob.bitmask.withUnsafeBufferPointer { if let p = $0.baseAddress { mask.update(from: p, count: n) } }
+        self.storage = storage
         self.padded = padded
         self.mask = mask
         kinds = CodeScanner.descriptors
         opcodes = CodeScanner.opcodeTable
         pc = n > 0 ? nextSet(0) : 0
-    }
-
-    deinit {
-        padded.deallocate()
-        mask.deallocate()
     }
 
     /// An upper bound on the number of entries (each real instruction with its synthetic trap

@@ -54,6 +54,7 @@ public enum Seccomp {
     static let protRead: UInt64 = 0x1, protWrite: UInt64 = 0x2, protExec: UInt64 = 0x4
     static let mapTypeMask: UInt64 = 0x0f, mapPrivate: UInt64 = 0x02
     static let madvDontNeed: UInt64 = 4
+    static let madvHugePage: UInt64 = 14
     static let seccompSetModeFilter: UInt64 = 1
     static let archSetGS: UInt64 = 0x1001
     /// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): Linux 6.3+.
@@ -92,7 +93,10 @@ public enum Seccomp {
                         why: "free buffers; can only take memory away"),
             SeccompRule(name: "madvise", number: sysMadvise,
                         conditions: [.equals(argument: 2, value: madvDontNeed)],
-                        why: "malloc returns freed memory with MADV_DONTNEED; other advice is not needed"),
+                        why: "malloc returns freed memory with MADV_DONTNEED"),
+            SeccompRule(name: "madvise", number: sysMadvise,
+                        conditions: [.equals(argument: 2, value: madvHugePage)],
+                        why: "the compiler asks for transparent huge pages for its large buffers (PageBuffer); other advice is not needed"),
             SeccompRule(name: "brk", number: sysBrk, conditions: [],
                         why: "glibc malloc's main arena; bounded by RLIMIT_DATA"),
             SeccompRule(name: "rt_sigreturn", number: sysRtSigreturn, conditions: [],

@@ -121,10 +121,13 @@ final class SeccompPolicyTests: XCTestCase {
         }
     }
 
-    func testMadviseDontNeedPassesOtherAdviceIsKilled() throws {
+    func testMadviseDontNeedAndHugePagePassOtherAdviceIsKilled() throws {
         let ok = try Harness.run(madviseAfterMmap(4))  // MADV_DONTNEED
         XCTAssertEqual(ok.outcome, .exited(code: 0))
         XCTAssertEqual(ok.result, 0)
+        let huge = try Harness.run(madviseAfterMmap(14))  // MADV_HUGEPAGE (0, or EINVAL without THP)
+        XCTAssertEqual(huge.outcome, .exited(code: 0))
+        XCTAssert(huge.result == 0 || huge.result == -22, "MADV_HUGEPAGE: \(String(describing: huge.result))")
         for advice: UInt64 in [3 /* WILLNEED */, 8 /* FREE */, 12 /* MERGEABLE */, 100 /* HWPOISON */] {
             XCTAssertEqual(try Harness.run(madviseAfterMmap(advice)).outcome, killed, "advice \(advice)")
         }

@@ -37,6 +37,20 @@ final class WorkerRoundTripTests: XCTestCase {
         }
     }
 
+    func testLargeProgramCompilesUnderTheFilter() throws {
+        // 200,000 instructions (≈ 600 KB of code): the compiler's buffers pass 2 MiB, so they
+        // are mapped on their own and advised MADV_HUGEPAGE, inside the worker's seccomp filter.
+        var source = "load_imm r1, 0\n"
+        for i in 0..<200_000 { source += "add_imm_64 r1, r1, \(i % 100)\n" }
+        source += "jump_ind ra, 0\n"
+        for engine in Engine.allCases {
+            let result = try executor.run(try job(source, gas: 1_000_000, engine: engine))
+            guard case let .halt(state) = result.outcome else { return XCTFail("\(engine): \(result.outcome)") }
+            XCTAssertEqual(state.registers[1], UInt64((0..<200_000).reduce(0) { $0 + $1 % 100 }), "\(engine)")
+            XCTAssertEqual(state.gasUsed, 200_002, "\(engine)")
+        }
+    }
+
     func testPanicOnBothEngines() throws {
         for engine in Engine.allCases {
             XCTAssertEqual(try executor.run(try job(Programs.panic, engine: engine)).outcome, .panic(pc: 3), "\(engine)")

@@ -1,3 +1,4 @@
+import Foundation
 import JIT
 import PVM
 import PVMAssembler
@@ -104,6 +105,10 @@ struct CompileResult: Codable {
     var compile: Summary
     /// decode + compile.
     var total: Summary
+    /// `Recompiler.compile` as the first compile of a fresh process (`--compile-once`), as a
+    /// worker does it: every buffer it writes is new memory, faulted in as it is touched.
+    var cold: Summary
+    var coldCPU: Summary
     var totalCPU: Summary
     /// The phases on the thread CPU clock: under load, their minimum is the steadiest figure.
     var decodeCPU: Summary
@@ -116,6 +121,38 @@ struct CompileResult: Codable {
 }
 
 enum CompileBench {
+    /// Times one compile of the blob in `path` in this process, and prints "wall cpu" (ns):
+    /// the child side of the cold measurement.
+    static func compileOnce(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw BenchError("cannot read \(path)") }
+        let blob = try ProgramBlob(decoding: [UInt8](data))
+        let (compiled, c) = Span.measure { Recompiler.compile(blob) }
+        precondition(compiled.codeSize > 0)
+        print(c.wall, c.cpu)
+    }
+
+    /// `reps` cold compiles of `bytes`, each in a fresh `alcatraz-bench --compile-once` process.
+    static func cold(_ bytes: [UInt8], reps: Int) throws -> [Span] {
+        let path = NSTemporaryDirectory() + "alcatraz-bench-\(getpid()).blob"
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { throw BenchError("cannot write \(path)") }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var spans: [Span] = []
+        for _ in 0..<reps {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+            p.arguments = ["--compile-once", path]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            let f = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { UInt64($0) }
+            guard p.terminationStatus == 0, f.count == 2 else { throw BenchError("--compile-once failed: \(text)") }
+            spans.append(Span(wall: f[0], cpu: f[1]))
+        }
+        return spans
+    }
+
     static func run(megabytes: Int, reps: Int, log: (String) -> Void) throws -> CompileResult {
         let (blob, genTime) = Span.measure { CodeGenerator.generate(codeBytes: megabytes * 1_000_000) }
         let bytes = blob.encoded()
@@ -130,19 +167,22 @@ enum CompileBench {
             let (compiled, c) = Span.measure { Recompiler.compile(parsed) }
             let (decoded, d) = Span.measure { DecodedProgram(parsed) }
             instructions = decoded.instructions.count
-            native = compiled.code.count
+            native = compiled.codeSize
             if r > 0 {
                 parse.append(p); decode.append(d); compile.append(c)
                 log("  \(megabytes) MB rep \(r)/\(reps): decode \(fixed(Double(d.wall) / 1e6, 1)) ms, compile \(fixed(Double(c.wall) / 1e6, 1)) ms")
             }
         }
         let totals = compile
+        let cold = try CompileBench.cold(bytes, reps: reps)
+        log("  \(megabytes) MB cold: " + cold.map { fixed(Double($0.wall) / 1e6, 1) }.joined(separator: ", ") + " ms")
         let total = Summary(wall: totals)
         let compileOnly = Summary(wall: compile)
         let mb = Double(blob.code.count) / 1e6
         return CompileResult(targetMB: megabytes, codeBytes: blob.code.count, instructions: instructions,
                              nativeBytes: native, parse: Summary(wall: parse), decode: Summary(wall: decode),
-                             compile: compileOnly, total: total, totalCPU: Summary(cpu: totals),
+                             compile: compileOnly, total: total, cold: Summary(wall: cold), coldCPU: Summary(cpu: cold),
+                             totalCPU: Summary(cpu: totals),
                              decodeCPU: Summary(cpu: decode), compileCPU: Summary(cpu: compile),
                              mbPerSecond: mb / (total.median / 1e9), mbPerSecondBest: mb / (total.min / 1e9),
                              nsPerInstruction: total.median / Double(instructions),

@@ -103,6 +103,16 @@ enum Table {
                             "\(ms(c.compileCPU.median)) (\(ms(c.compileCPU.min)))", "\(ms(c.totalCPU.median)) (\(ms(c.totalCPU.min)))",
                             fixed(mb / (c.totalCPU.min / 1e9), 0), fixed(mb / (c.compileCPU.min / 1e9), 0)]
                 }))
+            out.append(render(
+                ["size", "cold compile ms (min)", "cold cpu ms (min)", "cold MB/s", "cold ns/instr"],
+                r.compile.map { c in
+                    let mb = Double(c.codeBytes) / 1e6
+                    return ["\(c.targetMB) MB", "\(ms(c.cold.median)) (\(ms(c.cold.min)))",
+                            "\(ms(c.coldCPU.median)) (\(ms(c.coldCPU.min)))", fixed(mb / (c.cold.median / 1e9), 0),
+                            fixed(c.cold.median / Double(c.instructions), 1)]
+                }))
+            out.append("(cold = Recompiler.compile(blob) as the first compile of a fresh process, as in a worker; "
+                       + "the other tables repeat it in one process, whose freed buffers come back warm)")
             out.append("(parse = ProgramBlob(decoding:) of the same bytes, not in the total: "
                        + r.compile.map { "\($0.targetMB) MB \(ms($0.parse.median)) ms" }.joined(separator: ", ") + ")")
         }

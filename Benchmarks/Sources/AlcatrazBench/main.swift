@@ -13,6 +13,7 @@ usage: alcatraz-bench [options]
   --quick           small workloads (a smoke test, not for quoting)
   --json            print the report as JSON instead of tables
   --quiet           no progress lines on stderr
+  --compile-once F  (internal) time one compile of the blob in file F in this fresh process
 """
 
 struct Options {
@@ -57,7 +58,12 @@ struct Options {
 
 func main() -> Int32 {
     do {
-        let o = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+        let args = Array(CommandLine.arguments.dropFirst())
+        if args.count == 2, args[0] == "--compile-once" {
+            try CompileBench.compileOnce(path: args[1])
+            return 0
+        }
+        let o = try Options.parse(args)
         guard JITInstance.isSupported else { throw BenchError("this CPU cannot run the JIT (POPCNT, LZCNT, BMI1)") }
         let log: (String) -> Void = { line in
             if !o.quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }

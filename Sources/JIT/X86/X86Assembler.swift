@@ -1,6 +1,9 @@
+import PVM
+
 // The assembler object and its code buffer.
 //
-// The buffer is a raw, manually grown allocation rather than a `[UInt8]`: every instruction
+// The buffer is a raw, manually grown page mapping (`PageBuffer`) rather than a `[UInt8]`, so
+// that the finished code can be made executable where it was written, without a copy. Every instruction
 // first makes sure 16 free bytes are available (no x86 instruction is longer than 15), then
 // writes its bytes without further checks. That keeps the per-byte cost to a store and an
 // increment, with no uniqueness checks or bounds checks, and no allocation except the
@@ -31,6 +34,9 @@
 /// The assembler is a reference type so that the recompiler can pass it around freely; it is
 /// not thread-safe, so use one per thread.
 public final class X86Assembler {
+    /// The code buffer (pages of its own). Whoever keeps a reference to it once the code is
+    /// finished (e.g. to make it executable in place) must not emit any more.
+    public private(set) var buffer: PageBuffer
     /// Start of the code buffer.
     var base: UnsafeMutablePointer<UInt8>
     /// Bytes emitted so far.
@@ -47,13 +53,10 @@ public final class X86Assembler {
 
     /// Creates an assembler with room for `initialCapacity` bytes before it first grows.
     public init(initialCapacity: Int = 4096) {
-        capacity = max(initialCapacity, 64)
-        base = .allocate(capacity: capacity)
+        buffer = PageBuffer(byteCount: max(initialCapacity, 64), ownPages: true)
+        capacity = buffer.size
+        base = buffer.base.assumingMemoryBound(to: UInt8.self)
         count = 0
-    }
-
-    deinit {
-        base.deallocate()
     }
 
     /// The number of bytes emitted so far, which is also the offset the next instruction will
@@ -125,12 +128,9 @@ public final class X86Assembler {
     /// Doubles the buffer; kept out of line so the inlined fast path stays small.
     @inline(never)
     func grow() {
-        let newCapacity = capacity * 2
-        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        newBase.update(from: base, count: count)
-        base.deallocate()
-        base = newBase
-        capacity = newCapacity
+        buffer.grow(to: capacity * 2, keeping: count)
+        capacity = buffer.size
+        base = buffer.base.assumingMemoryBound(to: UInt8.self)
     }
 
     @inline(__always)
