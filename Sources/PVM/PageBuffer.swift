@@ -51,8 +51,10 @@ public final class PageBuffer: @unchecked Sendable {
 
     private static func map(_ byteCount: Int)
         -> (UnsafeMutableRawPointer, Int, UnsafeMutableRawPointer, Int) {
-        let size = max((byteCount + pageSize - 1) & ~(pageSize - 1), pageSize)
+        var size = max((byteCount + pageSize - 1) & ~(pageSize - 1), pageSize)
         let huge = size >= hugePageSize
+        // A huge buffer is whole huge pages, so that its tail is not left in small ones.
+        if huge { size = (size + hugePageSize - 1) & ~(hugePageSize - 1) }
         let total = huge ? size + hugePageSize : size
         guard let m = mmap(nil, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               m != MAP_FAILED else {
@@ -61,7 +63,7 @@ public final class PageBuffer: @unchecked Sendable {
         guard huge else { return (m, total, m, size) }
         let start = (UInt(bitPattern: m) + UInt(hugePageSize - 1)) & ~UInt(hugePageSize - 1)
         let base = UnsafeMutableRawPointer(bitPattern: start)!
-        _ = madvise(base, size & ~(hugePageSize - 1), 14 /* MADV_HUGEPAGE */)
+        _ = madvise(base, size, 14 /* MADV_HUGEPAGE */)
         return (m, total, base, size)
     }
 
