@@ -28,6 +28,9 @@ struct X86ControlTests {
             let cc = Condition.allCases[i % 16]
             a.jcc(cc, back); f.expect("j\(conditionNames[i % 16]) \(h(a.offset(of: back)!))")
             a.call(back); f.expect("call \(h(a.offset(of: back)!))")
+            // The same by offset (the recompiler's backward branches).
+            a.jmp(toOffset: a.offset(of: back)!); f.expect("jmp \(h(a.offset(of: back)!))")
+            a.jcc(cc, toOffset: a.offset(of: back)!); f.expect("j\(conditionNames[i % 16]) \(h(a.offset(of: back)!))")
             f.nops(9 * (i % 20) + i % 9)
         }
         // Forward references: several per label, bound later in reverse order.
