@@ -41,13 +41,16 @@ while let flag = args.popFirst() {
     }
 }
 guard JITInstance.isSupported else {
-    say("this CPU cannot run the recompiler (needs POPCNT, LZCNT, BMI1)")
+    say("this CPU cannot run the recompiler (needs POPCNT, LZCNT, BMI1, BMI2)")
     exit(2)
 }
 
 let jit: EngineFactory = { program in
     let machine = try JITInstance(program: DecodedProgram(program.blob), registers: program.registers,
                                   gas: program.gas, pc: program.pc) { program.setUp($0) }
+    // Kept so the worker can count the runs that went over to the interpreter (a chained
+    // charge that did not fit).
+    Thread.current.threadDictionary["alcatraz.jit"] = machine
     return (machine, machine.memory)
 }
 
@@ -60,6 +63,7 @@ final class Progress: @unchecked Sendable {
     var exits: [String: Int] = [:]
     var gasUsed: Int64 = 0
     var exitCount = 0
+    var bails = 0
     var lastReport = Date()
     let start = Date()
 }
@@ -94,6 +98,7 @@ DispatchQueue.concurrentPerform(iterations: jobCount) { worker in
                 progress.exits[kind, default: 0] += 1
                 progress.gasUsed += program.gas - outcome.gas
                 progress.exitCount += outcome.exits.count
+                progress.bails += (Thread.current.threadDictionary["alcatraz.jit"] as? JITInstance)?.bails ?? 0
                 progress.lock.unlock()
             } catch {
                 progress.lock.lock()
@@ -122,6 +127,7 @@ if let failure = progress.failure {
     exit(1)
 }
 say("final exits: " + progress.exits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-      + "; \(progress.exitCount) exits compared; \(progress.gasUsed) gas (≈ instructions) executed")
+      + "; \(progress.exitCount) exits compared; \(progress.gasUsed) gas (≈ instructions) executed; "
+      + "\(progress.bails) runs ended on the interpreter after a chained charge did not fit")
 say(String(format: "%.1f s, %.0f programs/s", elapsed, Double(total) / max(elapsed, 1e-9)))
 say("\(total) programs, 0 differences")

@@ -47,4 +47,7 @@ enum ExitCode: UInt64 {
     case hostCall = 4
     case memoryFault = 5
     case sbrk = 6
+    /// A chained charge did not fit (the state is as before the block): the interpreter ends
+    /// the run exactly.
+    case bail = 7
 }

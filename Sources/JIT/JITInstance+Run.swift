@@ -5,10 +5,18 @@ extension JITInstance {
     /// Runs until the machine exits; same contract as `Interpreter.run()`.
     public func run() -> ExitReason {
         if let done = finished { return done }
+        if let interpreter { return runInterpreter(interpreter) }
         guard position >= 0 else {
             let reason = trapAtInvalidStart(gas: &gas)
             finished = reason
             return reason
+        }
+        if owedSurplus > 0 {
+            // Resuming inside a chained block after a page fault: pay again for the blocks it
+            // runs into (refunded at the fault), or let the interpreter go on from here.
+            if gas < owedSurplus { return bail(at: position, charged: true) }
+            gas -= owedSurplus
+            owedSurplus = 0
         }
         let codeStart = UInt64(UInt(bitPattern: code.address))
         let rc = alcatraz_set_gs_base(UInt(bitPattern: memory.base))
@@ -23,7 +31,10 @@ extension JITInstance {
                     // the block here, as the interpreter does.
                     let cost = Int64(blockCost(from: position))
                     if gas < cost { return end(.outOfGas, at: position) }
-                    gas -= cost
+                    // A chained block's rest also pays for the blocks it runs into.
+                    let surplus = compiled.surplus(at: position)
+                    if gas < cost + surplus { return bail(at: position) }
+                    gas -= cost + surplus
                 }
                 mustCharge = false
             }
@@ -35,11 +46,13 @@ extension JITInstance {
             let index = Int(slot(ContextLayout.exitIndex).load(as: UInt64.self))
             let ins = instruction(at: index)
             switch exitCode {
-            case .halt: return end(.halt, at: index)
-            case .panic, .none: return end(.panic, at: index)
+            case .halt: return end(.halt, at: index, refund: true)
+            case .panic, .none: return end(.panic, at: index, refund: true)
             case .outOfGas:
                 mustCharge = true
                 return end(.outOfGas, at: index)
+            case .bail:
+                return bail(at: index)
             case .hostCall:
                 pc = ins.pc
                 position = index + 1
@@ -55,7 +68,8 @@ extension JITInstance {
                 if let reason = memory.fault(access.address, access.size, write: access.isStore) {
                     // No partial effect: registers and memory are as before the instruction.
                     position = index
-                    return end(reason, at: index)
+                    owedSurplus = compiled.surplus(at: index)
+                    return end(reason, at: index, refund: true)
                 }
                 // Every byte is accessible but the access wraps past 2^32, which the hardware
                 // mapping cannot express: do it here, with the interpreter's rules.
@@ -68,6 +82,35 @@ extension JITInstance {
                 position = index + 1
             }
         }
+    }
+
+    /// A chained charge does not fit at the block starting at instruction `index` (the state is
+    /// as before it): the gas left is less than the chain, and the interpreter, over the same
+    /// memory, finishes the run exactly; this instance forwards to it from now on.
+    /// `charged`: the run stopped inside the block, which is paid for.
+    func bail(at index: Int, charged: Bool = false) -> ExitReason {
+        owedSurplus = 0
+        let interpreter = Interpreter(program: DecodedProgram(blob), memory: memory, registers: registers,
+                                      gas: gas, pc: compiled.pcs[index], charged: charged)
+        self.interpreter = interpreter
+        bails += 1
+        return runInterpreter(interpreter)
+    }
+
+    /// Runs the interpreter that took over, with the registers and gas the embedder may have
+    /// changed since the last exit, and mirrors its state back.
+    func runInterpreter(_ interpreter: Interpreter) -> ExitReason {
+        interpreter.registers = registers
+        interpreter.gas = gas
+        let reason = interpreter.run()
+        registers = interpreter.registers
+        gas = interpreter.gas
+        pc = interpreter.pc
+        switch reason {
+        case .halt, .panic, .outOfGas: finished = reason
+        default: break
+        }
+        return reason
     }
 
     /// The instruction at index `index`, decoded again from the blob (exits are rare).
@@ -86,9 +129,11 @@ extension JITInstance {
         }
     }
 
-    /// Records an exit at instruction `index`; halt, panic and out-of-gas are final.
-    func end(_ reason: ExitReason, at index: Int) -> ExitReason {
+    /// Records an exit at instruction `index`; halt, panic and out-of-gas are final. `refund`:
+    /// the run ends inside the block, so gas paid in advance for chained blocks goes back.
+    func end(_ reason: ExitReason, at index: Int, refund: Bool = false) -> ExitReason {
         pc = compiled.pcs[index]
+        if refund { gas += compiled.surplus(at: index) }
         switch reason {
         case .halt, .panic, .outOfGas: finished = reason
         default: break

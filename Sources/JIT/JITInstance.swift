@@ -39,11 +39,19 @@ public final class JITInstance: PVMInstance {
     var position: Int
     var mustCharge = true
     var finished: ExitReason?
+    /// The interpreter that finishes the run after a chained charge did not fit (`bail(at:)`).
+    var interpreter: Interpreter?
+    /// Gas refunded at a page fault inside a chained block, charged again when the run resumes.
+    var owedSurplus: Int64 = 0
+    /// How many times the run went over to the interpreter (0 or 1; for tests).
+    public internal(set) var bails = 0
 
-    /// Whether this CPU has what the generated code uses (POPCNT, LZCNT, BMI1 for TZCNT).
+    /// Whether this CPU has what the generated code uses: POPCNT, LZCNT, BMI1 (tzcnt, andn) and
+    /// BMI2 (rorx, shlx, shrx, sarx): every x86-64 CPU since 2013 (Intel Haswell, AMD Excavator
+    /// and Zen).
     public static var isSupported: Bool {
         let f = alcatraz_cpu_features()
-        return f & 1 != 0 && f & 4 != 0 && f & 8 != 0
+        return f & 0xF == 0xF
     }
 
     /// Compiles `blob` and sets up its memory; `setUp` maps pages and fills memory before the
@@ -51,7 +59,7 @@ public final class JITInstance: PVMInstance {
     public init(blob: ProgramBlob, registers: [UInt64], gas: Int64, pc: UInt32 = 0,
                 setUp: (GuestMemory) throws -> Void) throws {
         guard JITInstance.isSupported else {
-            throw JITError(description: "this CPU lacks POPCNT, LZCNT or BMI1, which the recompiler needs")
+            throw JITError(description: "this CPU lacks POPCNT, LZCNT, BMI1 or BMI2, which the recompiler needs")
         }
         precondition(registers.count == 13, "the PVM has 13 registers")
         let rc = alcatraz_jit_install_fault_handler()

@@ -34,20 +34,20 @@ extension Recompiler {
         case .shlo_l_imm_32: a.mov(.dword, .rax, rb); a.shl(.dword, .rax, imm: UInt8(x & 31)); sx32(into: ra)
         case .shlo_r_imm_32: a.mov(.dword, .rax, rb); a.shr(.dword, .rax, imm: UInt8(x & 31)); sx32(into: ra)
         case .shar_r_imm_32: a.mov(.dword, .rax, rb); a.sar(.dword, .rax, imm: UInt8(x & 31)); sx32(into: ra)
-        case .rot_r_32_imm: a.mov(.dword, .rax, rb); a.ror(.dword, .rax, imm: UInt8(x & 31)); sx32(into: ra)
+        case .rot_r_32_imm: a.rorx(.dword, .rax, rb, imm: UInt8(x & 31)); sx32(into: ra)
         case .shlo_l_imm_64: move(ra, rb); a.shl(.qword, ra, imm: UInt8(x & 63))
         case .shlo_r_imm_64: move(ra, rb); a.shr(.qword, ra, imm: UInt8(x & 63))
         case .shar_r_imm_64: move(ra, rb); a.sar(.qword, ra, imm: UInt8(x & 63))
-        case .rot_r_64_imm: move(ra, rb); a.ror(.qword, ra, imm: UInt8(x & 63))
+        case .rot_r_64_imm: a.rorx(.qword, ra, rb, imm: UInt8(x & 63))
         case .neg_add_imm_32: a.mov(.dword, .rax, imm: imm); a.sub(.dword, .rax, rb); sx32(into: ra)
         case .neg_add_imm_64: a.mov(.qword, .rax, imm: imm); a.sub(.qword, .rax, rb); a.mov(.qword, ra, .rax)
-        case .shlo_l_imm_alt_32: a.mov(.dword, .rax, imm: imm); shiftRAX(.shl, .dword, by: rb); sx32(into: ra)
-        case .shlo_r_imm_alt_32: a.mov(.dword, .rax, imm: imm); shiftRAX(.shr, .dword, by: rb); sx32(into: ra)
-        case .shar_r_imm_alt_32: a.mov(.dword, .rax, imm: imm); shiftRAX(.sar, .dword, by: rb); sx32(into: ra)
+        case .shlo_l_imm_alt_32: a.mov(.dword, .rax, imm: imm); a.shiftX(.shl, .dword, .rax, .rax, count: rb); sx32(into: ra)
+        case .shlo_r_imm_alt_32: a.mov(.dword, .rax, imm: imm); a.shiftX(.shr, .dword, .rax, .rax, count: rb); sx32(into: ra)
+        case .shar_r_imm_alt_32: a.mov(.dword, .rax, imm: imm); a.shiftX(.sar, .dword, .rax, .rax, count: rb); sx32(into: ra)
         case .rot_r_32_imm_alt: a.mov(.dword, .rax, imm: imm); shiftRAX(.ror, .dword, by: rb); sx32(into: ra)
-        case .shlo_l_imm_alt_64: a.mov(.qword, .rax, imm: imm); shiftRAX(.shl, .qword, by: rb); a.mov(.qword, ra, .rax)
-        case .shlo_r_imm_alt_64: a.mov(.qword, .rax, imm: imm); shiftRAX(.shr, .qword, by: rb); a.mov(.qword, ra, .rax)
-        case .shar_r_imm_alt_64: a.mov(.qword, .rax, imm: imm); shiftRAX(.sar, .qword, by: rb); a.mov(.qword, ra, .rax)
+        case .shlo_l_imm_alt_64: a.mov(.qword, .rax, imm: imm); a.shiftX(.shl, .qword, ra, .rax, count: rb)
+        case .shlo_r_imm_alt_64: a.mov(.qword, .rax, imm: imm); a.shiftX(.shr, .qword, ra, .rax, count: rb)
+        case .shar_r_imm_alt_64: a.mov(.qword, .rax, imm: imm); a.shiftX(.sar, .qword, ra, .rax, count: rb)
         case .rot_r_64_imm_alt: a.mov(.qword, .rax, imm: imm); shiftRAX(.ror, .qword, by: rb); a.mov(.qword, ra, .rax)
         case .cmov_iz_imm: a.mov(.qword, .rax, imm: imm); a.test(.qword, rb, rb); a.cmov(.zero, .qword, ra, .rax)
         case .cmov_nz_imm: a.mov(.qword, .rax, imm: imm); a.test(.qword, rb, rb); a.cmov(.notZero, .qword, ra, .rax)
@@ -59,14 +59,16 @@ extension Recompiler {
         case .add_64:
             if rd == ra { a.add(.qword, rd, rb) } else if rd == rb { a.add(.qword, rd, ra) }
             else { a.lea(.qword, rd, Mem(base: ra, index: rb)) }
-        case .sub_64: a.mov(.qword, .rax, ra); a.sub(.qword, .rax, rb); a.mov(.qword, rd, .rax)
+        case .sub_64:
+            if rd == ra { a.sub(.qword, rd, rb) } else if rd != rb { a.mov(.qword, rd, ra); a.sub(.qword, rd, rb) }
+            else { a.mov(.qword, .rax, ra); a.sub(.qword, .rax, rb); a.mov(.qword, rd, .rax) }
         case .and: commutative(.and, rd, ra, rb)
         case .or: commutative(.or, rd, ra, rb)
         case .xor: commutative(.xor, rd, ra, rb)
         case .mul_64:
             if rd == ra { a.imul(.qword, rd, rb) } else if rd == rb { a.imul(.qword, rd, ra) }
             else { a.mov(.qword, rd, ra); a.imul(.qword, rd, rb) }
-        case .and_inv: a.mov(.qword, .rax, rb); a.not(.qword, .rax); a.and(.qword, .rax, ra); a.mov(.qword, rd, .rax)
+        case .and_inv: a.andn(.qword, rd, rb, ra)
         case .or_inv: a.mov(.qword, .rax, rb); a.not(.qword, .rax); a.or(.qword, .rax, ra); a.mov(.qword, rd, .rax)
         case .xnor: a.mov(.qword, .rax, ra); a.xor(.qword, .rax, rb); a.not(.qword, .rax); a.mov(.qword, rd, .rax)
         case .set_lt_u: setIf(.below, rd) { a.cmp(.qword, ra, rb) }
@@ -77,14 +79,14 @@ extension Recompiler {
         case .max_u: minMax(.below, rd, ra, rb)
         case .min: minMax(.greater, rd, ra, rb)
         case .min_u: minMax(.above, rd, ra, rb)
-        case .shlo_l_32: a.mov(.dword, .rax, ra); shiftRAX(.shl, .dword, by: rb); sx32(into: rd)
-        case .shlo_r_32: a.mov(.dword, .rax, ra); shiftRAX(.shr, .dword, by: rb); sx32(into: rd)
-        case .shar_r_32: a.mov(.dword, .rax, ra); shiftRAX(.sar, .dword, by: rb); sx32(into: rd)
+        case .shlo_l_32: a.shiftX(.shl, .dword, .rax, ra, count: rb); sx32(into: rd)
+        case .shlo_r_32: a.shiftX(.shr, .dword, .rax, ra, count: rb); sx32(into: rd)
+        case .shar_r_32: a.shiftX(.sar, .dword, .rax, ra, count: rb); sx32(into: rd)
         case .rot_l_32: a.mov(.dword, .rax, ra); shiftRAX(.rol, .dword, by: rb); sx32(into: rd)
         case .rot_r_32: a.mov(.dword, .rax, ra); shiftRAX(.ror, .dword, by: rb); sx32(into: rd)
-        case .shlo_l_64: a.mov(.qword, .rax, ra); shiftRAX(.shl, .qword, by: rb); a.mov(.qword, rd, .rax)
-        case .shlo_r_64: a.mov(.qword, .rax, ra); shiftRAX(.shr, .qword, by: rb); a.mov(.qword, rd, .rax)
-        case .shar_r_64: a.mov(.qword, .rax, ra); shiftRAX(.sar, .qword, by: rb); a.mov(.qword, rd, .rax)
+        case .shlo_l_64: a.shiftX(.shl, .qword, rd, ra, count: rb)
+        case .shlo_r_64: a.shiftX(.shr, .qword, rd, ra, count: rb)
+        case .shar_r_64: a.shiftX(.sar, .qword, rd, ra, count: rb)
         case .rot_l_64: a.mov(.qword, .rax, ra); shiftRAX(.rol, .qword, by: rb); a.mov(.qword, rd, .rax)
         case .rot_r_64: a.mov(.qword, .rax, ra); shiftRAX(.ror, .qword, by: rb); a.mov(.qword, rd, .rax)
         case .mul_upper_s_s, .mul_upper_u_u, .mul_upper_s_u:
@@ -111,15 +113,22 @@ extension Recompiler {
 
     /// rd = rb when `rax(= ra) cc rb`, else ra: max with `.less`, min with `.greater`.
     func minMax(_ cc: Condition, _ rd: Reg, _ ra: Reg, _ rb: Reg) {
+        if rd != rb {
+            move(rd, ra)
+            a.cmp(.qword, rd, rb)
+            a.cmov(cc, .qword, rd, rb)
+            return
+        }
         a.mov(.qword, .rax, ra)
         a.cmp(.qword, .rax, rb)
         a.cmov(cc, .qword, .rax, rb)
         a.mov(.qword, rd, .rax)
     }
 
-    /// Shifts or rotates rax by the guest register `count` (masked to the operand width by the
-    /// hardware, as the PVM wants). x86 takes variable counts only in cl, and rcx holds a guest
-    /// register, so rcx is saved on the host stack around the shift.
+    /// Rotates (or shifts) rax by the guest register `count` (masked to the operand width by the
+    /// hardware, as the PVM wants). x86 takes variable rotate counts only in cl, and rcx holds a
+    /// guest register, so rcx is saved on the host stack around it. (Shifts use BMI2's
+    /// shlx/shrx/sarx, which take the count in any register.)
     func shiftRAX(_ op: ShiftOp, _ size: OperandSize, by count: Reg) {
         if count == .rcx {
             a.shift(op, size, .rax, .cl)

@@ -21,8 +21,13 @@ extension Recompiler {
         switch ins.opcode {
         // MARK: control flow
         case .trap: exit(to: panicExit, index: i)
-        case .fallthrough: break   // the next instruction charges its block
-        case .ecalli: exit(to: hostExit, index: i)
+        case .fallthrough:
+            // Five bytes of nop, which `resolveCharges` turns into a jump past the next block's
+            // prologue when it chains the two.
+            closingJump = (a.position + 1, Int64(ins.pc) + Int64(ins.length))
+            closingIsFallthrough = true
+            a.emit(byte: 0x0F); a.emit(byte: 0x1F); a.emit(byte: 0x44); a.emit(byte: 0); a.emit(byte: 0)
+        case .ecalli: blockResumes = true; exit(to: hostExit, index: i)
         case .jump: jump(toTarget: target, from: i)
         case .jump_ind:
             a.lea(.dword, .rax, Mem(base: ra, disp: Recompiler.imm32(x)))
@@ -45,7 +50,7 @@ extension Recompiler {
         // MARK: moves
         case .load_imm, .load_imm_64: a.loadImmediate(ra, x)
         case .move_reg: move(rd, ra)
-        case .sbrk: exit(to: sbrkExit, index: i)
+        case .sbrk: blockResumes = true; exit(to: sbrkExit, index: i)
 
         // MARK: memory
         case .load_u8, .load_i8, .load_u16, .load_i16, .load_u32, .load_i32, .load_u64:

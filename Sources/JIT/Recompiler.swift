@@ -43,6 +43,22 @@ public struct CompiledProgram: @unchecked Sendable {
     let faultStub: Int
     /// Offset of the stub that panics for the instruction index in edx (bad dynamic jumps).
     let djumpPanic: Int
+    /// The blocks whose prologue also pays for the blocks they are chained to, by first
+    /// instruction (see `Recompiler.resolveCharges`).
+    let prepaid: [PrepaidBlock]
+
+    /// The gas paid in advance, at instruction `index`, for blocks not yet entered: it goes back
+    /// to the guest when the run ends inside this block.
+    func surplus(at index: Int) -> Int64 {
+        var lo = 0, hi = prepaid.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if Int(prepaid[mid].index) <= index { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0 else { return 0 }
+        let b = prepaid[lo - 1]
+        return index < Int(b.index) + Int(b.cost) ? Int64(b.surplus) : 0
+    }
 
     /// The index of the instruction at `pc`, or nil when no entry starts there.
     func index(ofPC pc: UInt32) -> Int? {
@@ -53,6 +69,14 @@ public struct CompiledProgram: @unchecked Sendable {
         }
         return lo < pcs.count && pcs[lo] == pc ? lo : nil
     }
+}
+
+/// A block whose charge covers more than itself: its first instruction, its own cost (its
+/// number of instructions) and the rest of the charge.
+struct PrepaidBlock {
+    let index: UInt32
+    let cost: UInt32
+    let surplus: UInt32
 }
 
 /// The one-pass recompiler from a decoded PVM program to x86-64.
@@ -89,6 +113,12 @@ public final class Recompiler {
     /// Static branches to patch once every block start is known: where the rel32 field is,
     /// the target pc, and the branching instruction (for the panic of a bad target).
     var branchFixups: [(field: Int, target: Int64, index: Int)] = []
+    /// The static jump (`jump`, `load_imm_jump`) that closed the block just compiled, if any:
+    /// its rel32 field and target pc. Set by `jump(toTarget:from:)`, read when the block ends.
+    var closingJump: (field: Int, target: Int64) = (-1, -1)
+    var closingIsFallthrough = false
+    /// Whether the open block has an exit that resumes inside it (`ecalli`, `sbrk`).
+    var blockResumes = false
     /// Native offsets of guest loads and stores and their instruction indices (at most one per
     /// instruction), `faultCount` so far.
     var faultOffsets = UnsafeMutablePointer<UInt32>(bitPattern: 4)!
@@ -97,7 +127,34 @@ public final class Recompiler {
     // Shared exits.
     var panicExit = Label(id: 0), haltExit = Label(id: 0), hostExit = Label(id: 0)
     var oogExit = Label(id: 0), sbrkExit = Label(id: 0), djumpPanicLabel = Label(id: 0)
-    var commonExit = Label(id: 0), djump = Label(id: 0)
+    var commonExit = Label(id: 0), djump = Label(id: 0), bailExit = Label(id: 0)
+
+    /// The bytes of a block's charge prologue, `sub r15, imm32; js rel32`, and where its
+    /// immediate is.
+    static let chargeSize = 13, chargeImmediateOffset = 3
+    /// The most gas one prologue charges for a chain of blocks (see `resolveCharges`).
+    static let maximumChainCharge: Int32 = 1 << 16
+
+    /// A basic block with a charge prologue, recorded by the pass and resolved after it.
+    struct BlockCharge {
+        /// Code offset of the prologue's imm32 (entry + `chargeImmediateOffset`).
+        var immediate: Int32
+        /// Code offset of the prologue's `js` rel32 (to the block's out-of-gas stub).
+        var jsField: Int32
+        /// Its first instruction and its cost (= its number of instructions).
+        var index: Int32
+        var cost: Int32
+        /// The rel32 field of the static jump that closes it, and that jump's target pc;
+        /// -1 when it does not end with one or may not be chained (it has an exit that resumes).
+        var jumpField: Int32
+        var target: Int64
+        /// The closing jump is a `fallthrough`'s nop, to become a jump only if chained.
+        var isFallthrough = false
+        /// What its prologue charges: `cost`, plus the charge of the block it is chained to.
+        var charge: Int32 = 0
+        /// The record of the block its closing jump is chained to (enters past the prologue), or -1.
+        var next: Int32 = -1
+    }
 
     /// Compiles `blob` in one pass over its code, decoding as it goes (no instruction list is
     /// built). Linear in the size of the code.
@@ -125,6 +182,7 @@ public final class Recompiler {
         faultCount = 0
         panicExit = a.newLabel(); haltExit = a.newLabel(); hostExit = a.newLabel(); oogExit = a.newLabel()
         sbrkExit = a.newLabel(); djumpPanicLabel = a.newLabel(); commonExit = a.newLabel(); djump = a.newLabel()
+        bailExit = a.newLabel()
         branchFixups.reserveCapacity(n / 16)
         let trampoline = emitTrampolineAndExits()
         let faultStub = a.position
@@ -134,9 +192,9 @@ public final class Recompiler {
         emitDynamicJump()
         let djumpPanic = a.offset(of: djumpPanicLabel)!
 
-        // Out-of-gas stubs go after the code: (where the `js` displacement is, instruction, cost).
-        var gasStubs: [(patch: Int, index: Int, cost: Int32)] = []
-        gasStubs.reserveCapacity(n / 16)
+        // Every charged block, in code order; their out-of-gas stubs go after the code.
+        var blocks: [BlockCharge] = []
+        blocks.reserveCapacity(n / 16)
         var ins = Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: 0, length: 1)
         var afterTerminator = true
         // The open block's charge: where its cost immediate and its `js` field are, and its
@@ -150,8 +208,8 @@ public final class Recompiler {
             if flags.contains(.blockStart) { entryOfPC[Int(ins.pc)] = UInt32(a.position + 1) }
             entryOffsets[i] = UInt32(a.position)
             // Control can arrive here from elsewhere (a branch, a jump, the end of the previous
-            // block): charge this block. Its cost is known when the block ends, so the
-            // immediate is always 32 bits, patched then.
+            // block): charge this block. Its charge is known after the pass (`resolveCharges`),
+            // so the immediate is always 32 bits, patched then.
             if flags.contains(.blockStart) || afterTerminator {
                 a.emit(byte: 0x49); a.emit(byte: 0x81); a.emit(byte: 0xEF)   // sub r15, imm32
                 chargeImmediate = a.position
@@ -160,24 +218,41 @@ public final class Recompiler {
                 chargeJS = a.position
                 a.emit(uint32: 0)
                 chargeIndex = i
+                blockResumes = false
             }
             bodyOffsets[i] = UInt32(a.position)
             emit(ins, index: i)
-            if flags.contains(.endsBlock) && chargeImmediate >= 0 {
-                let cost = Int32(clamping: i - chargeIndex + 1)
-                a.patchUInt32(at: chargeImmediate, UInt32(bitPattern: cost))
-                gasStubs.append((chargeJS, chargeIndex, cost))
-                chargeImmediate = -1
+            if flags.contains(.endsBlock) {
+                if chargeImmediate >= 0 {
+                    let chainable = closingJump.field >= 0 && !blockResumes
+                    blocks.append(BlockCharge(immediate: Int32(chargeImmediate), jsField: Int32(chargeJS),
+                                              index: Int32(chargeIndex), cost: Int32(clamping: i - chargeIndex + 1),
+                                              jumpField: chainable ? Int32(closingJump.field) : -1,
+                                              target: chainable ? closingJump.target : -1,
+                                              isFallthrough: closingIsFallthrough))
+                    chargeImmediate = -1
+                }
+                closingJump = (-1, -1)
+                closingIsFallthrough = false
             }
             afterTerminator = flags.contains(.terminator)
             i += 1
         }
         let count = i
-        for stub in gasStubs {
-            a.patchUInt32(at: stub.patch, UInt32(truncatingIfNeeded: a.position - (stub.patch + 4)))
-            a.add(.qword, Recompiler.gasReg, imm: stub.cost)
-            a.mov(.dword, .rax, imm: Int32(stub.index))
-            a.jmp(oogExit)
+        resolveCharges(&blocks, codeLength: n)
+        var prepaid: [PrepaidBlock] = []
+        for b in blocks {
+            a.patchUInt32(at: Int(b.immediate), UInt32(bitPattern: b.charge))
+            a.patchUInt32(at: Int(b.jsField), UInt32(truncatingIfNeeded: a.position - (Int(b.jsField) + 4)))
+            // The stub undoes the whole charge: the state is as before the block. When the
+            // block alone would have fitted, the exact end is left to the interpreter (a bail).
+            a.add(.qword, Recompiler.gasReg, imm: b.charge)
+            a.mov(.dword, .rax, imm: b.index)
+            a.jmp(b.charge > b.cost ? bailExit : oogExit)
+            if b.charge > b.cost {
+                prepaid.append(PrepaidBlock(index: UInt32(b.index), cost: UInt32(b.cost),
+                                            surplus: UInt32(b.charge - b.cost)))
+            }
         }
         // Static branches: to the target's entry when it starts a block, else to a panic at the
         // branching instruction.
@@ -190,6 +265,12 @@ public final class Recompiler {
             }
             a.patchUInt32(at: f.field, UInt32(truncatingIfNeeded: target - (f.field + 4)))
         }
+        // A chained jump enters its target past the prologue: its charge was paid with this block's.
+        for b in blocks where b.next >= 0 {
+            let body = Int(blocks[Int(b.next)].immediate) - Recompiler.chargeImmediateOffset + Recompiler.chargeSize
+            if b.isFallthrough { a.patchByte(at: Int(b.jumpField) - 1, 0xE9) }
+            a.patchUInt32(at: Int(b.jumpField), UInt32(truncatingIfNeeded: body - (Int(b.jumpField) + 4)))
+        }
         let jumpEntries = blob.jumpTable.map { pc -> Int32 in
             Int(pc) < n ? Int32(entryOfPC[Int(pc)]) - 1 : -1
         }
@@ -201,7 +282,7 @@ public final class Recompiler {
                                jumpEntries: jumpEntries,
                                faultOffsets: UInt32Table(base: faultOffsets, count: faultCount),
                                faultIndices: UInt32Table(base: faultIndices, count: faultCount),
-                               tables: tables, faultStub: faultStub, djumpPanic: djumpPanic)
+                               tables: tables, faultStub: faultStub, djumpPanic: djumpPanic, prepaid: prepaid)
     }
 
     /// The entry trampoline (C ABI, no arguments) and the shared exits. Every exit arrives with the
@@ -224,6 +305,7 @@ public final class Recompiler {
         exit(hostExit, .hostCall)
         exit(oogExit, .outOfGas)
         exit(sbrkExit, .sbrk)
+        exit(bailExit, .bail)
         // Bad dynamic jumps: the jumping instruction's index is in the context.
         a.bind(djumpPanicLabel)
         a.mov(.dword, .rax, Mem.context(ContextLayout.djumpFrom))
@@ -285,13 +367,76 @@ public final class Recompiler {
     /// Jumps to the block starting at code position `target`, or panics at instruction `index`
     /// when no block starts there. A block already seen is jumped to directly (short when it
     /// is near); any other target is a rel32 field patched after the pass.
+    /// The jump is always rel32, so that `resolveCharges` can chain it past its target's prologue.
     func jump(toTarget target: Int64, from index: Int) {
+        a.emit(byte: 0xE9)
+        closingJump = (a.position, target)
         if let offset = knownEntry(target) {
-            a.jmp(toOffset: offset)
+            a.emit(uint32: UInt32(truncatingIfNeeded: offset - (a.position + 4)))
         } else {
-            a.emit(byte: 0xE9)
             branchFixups.append((a.position, target, index))
             a.emit(uint32: 0)
+        }
+    }
+
+    /// Chains charges along static jumps. A block that ends with `jump` or `load_imm_jump` to a
+    /// block start always runs into that block, so its prologue can pay for both, and the jump
+    /// enter the target past the target's own prologue: one gas subtraction fewer on the path (the
+    /// subtractions are one serial dependency chain through r15, which bounds jump-heavy code such
+    /// as an interpreter loop). Chains follow jumps forward and backward, are cut where they would
+    /// close a cycle, and charge at most `maximumChainCharge`.
+    ///
+    /// When a chained charge does not fit, the stub undoes it and exits with `bail`: the gas left
+    /// is less than the chain, which the interpreter then runs exactly (it never runs past the
+    /// chain, whose blocks always follow one another). A run that ends inside a chained block
+    /// (panic, fault, halt) gets the part paid for blocks not entered back (`surplus(at:)`).
+    /// Blocks with exits that resume (`ecalli`, `sbrk`) are never chained from, so a resumed run
+    /// never holds gas paid in advance.
+    func resolveCharges(_ blocks: inout [BlockCharge], codeLength n: Int) {
+        guard let entryOfPC else { return }
+        // The record of the block whose prologue is at code offset `entry`.
+        func record(atEntry entry: Int) -> Int? {
+            let immediate = Int32(entry + Recompiler.chargeImmediateOffset)
+            var lo = 0, hi = blocks.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if blocks[mid].immediate < immediate { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < blocks.count && blocks[lo].immediate == immediate ? lo : nil
+        }
+        for r in blocks.indices where blocks[r].jumpField >= 0 {
+            let t = blocks[r].target
+            guard t >= 0, t < Int64(n), entryOfPC[Int(t)] != 0,
+                  let next = record(atEntry: Int(entryOfPC[Int(t)]) - 1) else { continue }
+            blocks[r].next = Int32(next)
+        }
+        // 0: not resolved, 1: on the current path, 2: resolved.
+        var state = [UInt8](repeating: 0, count: blocks.count)
+        var path: [Int] = []
+        for start in blocks.indices where state[start] == 0 {
+            path.removeAll(keepingCapacity: true)
+            var r = start
+            while true {
+                if state[r] == 2 { break }
+                if state[r] == 1 { blocks[path.last!].next = -1; break }   // a cycle: cut it
+                state[r] = 1
+                path.append(r)
+                guard blocks[r].next >= 0 else { break }
+                r = Int(blocks[r].next)
+            }
+            for r in path.reversed() {
+                var charge = blocks[r].cost
+                let next = Int(blocks[r].next)
+                if next >= 0 {
+                    if blocks[next].charge <= Recompiler.maximumChainCharge - charge {
+                        charge += blocks[next].charge
+                    } else {
+                        blocks[r].next = -1
+                    }
+                }
+                blocks[r].charge = charge
+                state[r] = 2
+            }
         }
     }
 

@@ -21,7 +21,10 @@ public final class Interpreter: PVMInstance {
     var finished: ExitReason?
 
     /// Prepares to run `program` from `pc` with the given registers and gas over `memory`.
-    public init(program: DecodedProgram, memory: GuestMemory, registers: [UInt64], gas: Int64, pc: UInt32 = 0) {
+    /// `charged`: the block at `pc` is already paid for (a run taken over mid-block, as after a
+    /// page fault), so the first `run()` does not charge it.
+    public init(program: DecodedProgram, memory: GuestMemory, registers: [UInt64], gas: Int64, pc: UInt32 = 0,
+                charged: Bool = false) {
         precondition(registers.count == 13, "the PVM has 13 registers")
         self.program = program
         self.memory = memory
@@ -34,6 +37,7 @@ public final class Interpreter: PVMInstance {
             ops[i] = InterpreterOp(ins, cost: program.blockCost[i], target: program.branchTarget[i])
         }
         position = program.index(ofPC: pc) ?? -1
+        mustCharge = !charged
     }
 
     deinit {

@@ -200,6 +200,26 @@ struct X86ArithmeticTests {
         try f.verify()
     }
 
+    @Test func bmiThreeOperandForms() throws {
+        let f = Form("andn/rorx/shlx/shrx/sarx")
+        for s: OperandSize in [.dword, .qword] {
+            for d in allRegs {
+                for r in allRegs {
+                    for v in [allRegs[0], allRegs[9], d, r] {
+                        f.a.andn(s, d, v, r); f.expect("andn \(name(d, s)),\(name(v, s)),\(name(r, s))")
+                        f.a.shiftX(.shl, s, d, r, count: v); f.expect("shlx \(name(d, s)),\(name(r, s)),\(name(v, s))")
+                        f.a.shiftX(.shr, s, d, r, count: v); f.expect("shrx \(name(d, s)),\(name(r, s)),\(name(v, s))")
+                        f.a.shiftX(.sar, s, d, r, count: v); f.expect("sarx \(name(d, s)),\(name(r, s)),\(name(v, s))")
+                    }
+                    for n: UInt8 in [1, 7, 31] + (s == .qword ? [63] : []) {
+                        f.a.rorx(s, d, r, imm: n); f.expect("rorx \(name(d, s)),\(name(r, s)),\(hex(Int64(n), .byte))")
+                    }
+                }
+            }
+        }
+        try f.verify()
+    }
+
     @Test func setccAndCmov() throws {
         let f = Form("setcc/cmovcc")
         for cc in Condition.allCases {

@@ -63,6 +63,24 @@ final class WorkerRoundTripTests: XCTestCase {
         }
     }
 
+    func testOutOfGasInsideAChainedChargeGoesOverToTheInterpreterUnderTheFilter() throws {
+        // The first block pays for itself and the block it jumps to (4 gas an iteration). With
+        // 2 gas left, that charge does not fit but the first block does: the JIT hands the rest
+        // of the run to the interpreter, which allocates its decoded program inside the worker.
+        let source = """
+        loop:   add_imm_64 r1, r1, 1
+                jump next
+        next:   add_imm_64 r2, r2, 1
+                branch_ne_imm r2, 0, loop
+        """
+        for engine in Engine.allCases {
+            for gas: Int64 in [100_000, 100_001, 100_002, 100_003] {
+                XCTAssertEqual(try executor.run(try job(source, gas: gas, engine: engine)).outcome, .outOfGas,
+                               "\(engine), gas \(gas)")
+            }
+        }
+    }
+
     func testPageFaultOnBothEnginesTheJITFaultHandlerWorksUnderSeccomp() throws {
         // On the JIT this store faults in hardware: the SIGSEGV handler (installed in the
         // "job preparation" step) runs and returns through rt_sigreturn, under the filter.

@@ -64,7 +64,7 @@ func main() -> Int32 {
             return 0
         }
         let o = try Options.parse(args)
-        guard JITInstance.isSupported else { throw BenchError("this CPU cannot run the JIT (POPCNT, LZCNT, BMI1)") }
+        guard JITInstance.isSupported else { throw BenchError("this CPU cannot run the JIT (POPCNT, LZCNT, BMI1, BMI2)") }
         let log: (String) -> Void = { line in
             if !o.quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }

@@ -53,6 +53,20 @@ extension X86Assembler {
         modrm(reg: reg & 7, mem, immBytes: immBytes)
     }
 
+    /// Three-byte VEX form, register-direct (the BMI instructions): `C4 [R̄ X̄ B̄ mmmmm]
+    /// [W v̄vvv 0 pp] op ModRM`. `map`: 2 for 0F38, 3 for 0F3A; `pp`: the implied prefix (0 none,
+    /// 1 66, 2 F3, 3 F2); `vvvv` the extra register operand (rax when the form has none: the field
+    /// is then 1111, as required).
+    @inline(__always)
+    func encodeVEX(_ size: OperandSize, map: UInt8, pp: UInt8, _ op: UInt8, reg: Reg, vvvv: Reg, rm: Reg) {
+        reserve()
+        put(0xC4)
+        put((~reg.high & 1) << 7 | 1 << 6 | (~rm.high & 1) << 5 | map)
+        put((size == .qword ? 0x80 : 0) | (~vvvv.rawValue & 15) << 3 | pp)
+        put(op)
+        put(0xC0 | reg.low3 << 3 | rm.low3)
+    }
+
     /// Register-in-opcode form (`op + reg`, e.g. push, bswap, mov r, imm).
     @inline(__always)
     func encodeO(_ size: OperandSize, _ op: UInt8, escape: Bool = false, reg: Reg, force8: Bool = false) {

@@ -153,6 +153,38 @@ extension X86Assembler {
     /// `tzcnt dst, src` (requires BMI1; on older CPUs the same bytes decode as `bsf`).
     @inline(__always) public func tzcnt(_ s: OperandSize, _ d: Reg, _ r: Reg) { bitCount(0xBC, s, d, r) }
 
+    // MARK: BMI1 / BMI2 (three-operand, flags untouched except by andn)
+
+    /// `andn dst, inverted, src`: dst = ~inverted & src (BMI1).
+    @inline(__always)
+    public func andn(_ size: OperandSize, _ dst: Reg, _ inverted: Reg, _ src: Reg) {
+        precondition(size == .dword || size == .qword, "andn takes dword or qword registers")
+        encodeVEX(size, map: 2, pp: 0, 0xF2, reg: dst, vvvv: inverted, rm: src)
+    }
+
+    /// `rorx dst, src, imm`: dst = src rotated right by `imm` (BMI2), flags untouched.
+    @inline(__always)
+    public func rorx(_ size: OperandSize, _ dst: Reg, _ src: Reg, imm: UInt8) {
+        precondition(size == .dword || size == .qword, "rorx takes dword or qword registers")
+        encodeVEX(size, map: 3, pp: 3, 0xF0, reg: dst, vvvv: .rax, rm: src)
+        put(imm)
+    }
+
+    /// `shlx`/`shrx`/`sarx dst, src, count` (BMI2): the shift by a register other than cl,
+    /// masked to the operand width as `shl`/`shr`/`sar` are; flags untouched.
+    @inline(__always)
+    public func shiftX(_ op: ShiftOp, _ size: OperandSize, _ dst: Reg, _ src: Reg, count: Reg) {
+        precondition(size == .dword || size == .qword, "shlx/shrx/sarx take dword or qword registers")
+        let pp: UInt8
+        switch op {
+        case .shl: pp = 1
+        case .shr: pp = 3
+        case .sar: pp = 2
+        default: preconditionFailure("only shl, shr and sar have a BMI2 form")
+        }
+        encodeVEX(size, map: 2, pp: pp, 0xF7, reg: dst, vvvv: count, rm: src)
+    }
+
     /// `bswap r` (`.dword` or `.qword`).
     @inline(__always)
     public func bswap(_ size: OperandSize, _ r: Reg) {

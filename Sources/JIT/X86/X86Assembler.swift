@@ -86,6 +86,11 @@ public final class X86Assembler {
 
     /// Overwrites four bytes at `offset` with `value` (little-endian). For patching code after
     /// the fact, e.g. a displacement or immediate whose value is only known later.
+    public func patchByte(at offset: Int, _ value: UInt8) {
+        precondition(offset >= 0 && offset < count, "patch outside the emitted code")
+        base[offset] = value
+    }
+
     public func patchUInt32(at offset: Int, _ value: UInt32) {
         precondition(offset >= 0 && offset + 4 <= count, "patch outside the emitted code")
         UnsafeMutableRawPointer(base + offset).storeBytes(of: value.littleEndian, as: UInt32.self)
