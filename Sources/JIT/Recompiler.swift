@@ -137,17 +137,16 @@ public final class Recompiler {
 
     /// A basic block with a charge prologue, recorded by the pass and resolved after it.
     struct BlockCharge {
-        /// Code offset of the prologue's imm32 (entry + `chargeImmediateOffset`).
+        /// Code offset of the prologue's imm32 (entry + `chargeImmediateOffset`); its `js` rel32
+        /// (to the block's out-of-gas stub) follows at `immediate + 6`.
         var immediate: Int32
-        /// Code offset of the prologue's `js` rel32 (to the block's out-of-gas stub).
-        var jsField: Int32
         /// Its first instruction and its cost (= its number of instructions).
         var index: Int32
         var cost: Int32
         /// The rel32 field of the static jump that closes it, and that jump's target pc;
         /// -1 when it does not end with one or may not be chained (it has an exit that resumes).
         var jumpField: Int32
-        var target: Int64
+        var target: Int32
         /// The closing jump is a `fallthrough`'s nop, to become a jump only if chained.
         var isFallthrough = false
         /// What its prologue charges: `cost`, plus the charge of the block it is chained to.
@@ -197,10 +196,10 @@ public final class Recompiler {
         blocks.reserveCapacity(n / 16)
         var ins = Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: 0, length: 1)
         var afterTerminator = true
-        // The open block's charge: where its cost immediate and its `js` field are, and its
+        // The open block's charge: where its immediate is (its `js` field follows), and its
         // first instruction; -1 when the open block has no charge (it follows an invalid
         // instruction, so control never falls into it).
-        var chargeImmediate = -1, chargeJS = 0, chargeIndex = 0
+        var chargeImmediate = -1, chargeIndex = 0
         var i = 0
         while let flags = scanner.next(into: &ins) {
             pcs[i] = ins.pc
@@ -215,7 +214,6 @@ public final class Recompiler {
                 chargeImmediate = a.position
                 a.emit(uint32: 0)
                 a.emit(byte: 0x0F); a.emit(byte: 0x88)                       // js rel32 (to its stub)
-                chargeJS = a.position
                 a.emit(uint32: 0)
                 chargeIndex = i
                 blockResumes = false
@@ -225,10 +223,11 @@ public final class Recompiler {
             if flags.contains(.endsBlock) {
                 if chargeImmediate >= 0 {
                     let chainable = closingJump.field >= 0 && !blockResumes
-                    blocks.append(BlockCharge(immediate: Int32(chargeImmediate), jsField: Int32(chargeJS),
+                    // A target pc that does not fit 31 bits is outside any code: not chained.
+                    let target = chainable ? Int32(clamping: closingJump.target) : -1
+                    blocks.append(BlockCharge(immediate: Int32(chargeImmediate),
                                               index: Int32(chargeIndex), cost: Int32(clamping: i - chargeIndex + 1),
-                                              jumpField: chainable ? Int32(closingJump.field) : -1,
-                                              target: chainable ? closingJump.target : -1,
+                                              jumpField: target >= 0 ? Int32(closingJump.field) : -1, target: target,
                                               isFallthrough: closingIsFallthrough))
                     chargeImmediate = -1
                 }
@@ -243,7 +242,8 @@ public final class Recompiler {
         var prepaid: [PrepaidBlock] = []
         for b in blocks {
             a.patchUInt32(at: Int(b.immediate), UInt32(bitPattern: b.charge))
-            a.patchUInt32(at: Int(b.jsField), UInt32(truncatingIfNeeded: a.position - (Int(b.jsField) + 4)))
+            let jsField = Int(b.immediate) + 6
+            a.patchUInt32(at: jsField, UInt32(truncatingIfNeeded: a.position - (jsField + 4)))
             // The stub undoes the whole charge: the state is as before the block. When the
             // block alone would have fitted, the exact end is left to the interpreter (a bail).
             a.add(.qword, Recompiler.gasReg, imm: b.charge)
@@ -406,7 +406,7 @@ public final class Recompiler {
         }
         for r in blocks.indices where blocks[r].jumpField >= 0 {
             let t = blocks[r].target
-            guard t >= 0, t < Int64(n), entryOfPC[Int(t)] != 0,
+            guard t >= 0, Int(t) < n, entryOfPC[Int(t)] != 0,
                   let next = record(atEntry: Int(entryOfPC[Int(t)]) - 1) else { continue }
             blocks[r].next = Int32(next)
         }
