@@ -10,9 +10,9 @@ import ProgramGenerator
 import XCTest
 
 final class ChainedChargeTests: XCTestCase {
-    typealias Op = ProgramBuilder.Operand
-    static let halt = UInt64(GuestMemoryLayout.haltAddress)
-    static let rw: UInt32 = 0x20000
+    // The halt address and the writable page are the hostile programs' ones.
+    static let halt = HostileProgramTests.halt
+    static let rw = HostileProgramTests.rw
     static let unmapped: UInt32 = 0x30000
 
     override func setUpWithError() throws {
