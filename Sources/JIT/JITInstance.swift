@@ -43,7 +43,7 @@ public final class JITInstance: PVMInstance {
     var interpreter: Interpreter?
     /// Gas refunded at a page fault inside a chained block, charged again when the run resumes.
     var owedSurplus: Int64 = 0
-    /// How many times the run went over to the interpreter (0 or 1; for tests).
+    /// How many times the run went over to the interpreter (0 or 1; for tests and the fuzzer).
     public internal(set) var bails = 0
 
     /// Whether this CPU has what the generated code uses: POPCNT, LZCNT, BMI1 (tzcnt, andn) and

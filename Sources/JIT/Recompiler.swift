@@ -88,7 +88,7 @@ struct PrepaidBlock {
 /// around those.
 /// Guest memory is addressed as `gs:[addr32]` with the address-size prefix, so a 32-bit guest
 /// address wraps mod 2^32 for free and needs no base register; the context lives at negative
-/// `gs:` displacements. Every block entry starts with `sub qword gs:[gas], cost; js oog` and the
+/// `gs:` displacements. Every block entry starts with `sub r15, charge; js oog` and the
 /// out-of-gas stub undoes the subtraction, so a block that does not fit leaves no trace.
 /// (The gas counter is written back to the context at every exit.)
 public final class Recompiler {
@@ -365,9 +365,9 @@ public final class Recompiler {
     }
 
     /// Jumps to the block starting at code position `target`, or panics at instruction `index`
-    /// when no block starts there. A block already seen is jumped to directly (short when it
-    /// is near); any other target is a rel32 field patched after the pass.
-    /// The jump is always rel32, so that `resolveCharges` can chain it past its target's prologue.
+    /// when no block starts there. A block already seen is jumped to directly; any other target
+    /// is patched after the pass. The jump is always rel32 (and recorded as the block's closing
+    /// jump), so that `resolveCharges` can retarget it past its target's prologue.
     func jump(toTarget target: Int64, from index: Int) {
         a.emit(byte: 0xE9)
         closingJump = (a.position, target)
@@ -379,8 +379,8 @@ public final class Recompiler {
         }
     }
 
-    /// Chains charges along static jumps. A block that ends with `jump` or `load_imm_jump` to a
-    /// block start always runs into that block, so its prologue can pay for both, and the jump
+    /// Chains charges along static jumps. A block that ends with `jump`, `load_imm_jump` or
+    /// `fallthrough` to a block start always runs into that block, so its prologue can pay for both, and the jump
     /// enter the target past the target's own prologue: one gas subtraction fewer on the path (the
     /// subtractions are one serial dependency chain through r15, which bounds jump-heavy code such
     /// as an interpreter loop). Chains follow jumps forward and backward, are cut where they would
@@ -389,7 +389,7 @@ public final class Recompiler {
     /// When a chained charge does not fit, the stub undoes it and exits with `bail`: the gas left
     /// is less than the chain, which the interpreter then runs exactly (it never runs past the
     /// chain, whose blocks always follow one another). A run that ends inside a chained block
-    /// (panic, fault, halt) gets the part paid for blocks not entered back (`surplus(at:)`).
+    /// (panic, page fault) gets the part paid for blocks not entered back (`surplus(at:)`).
     /// Blocks with exits that resume (`ecalli`, `sbrk`) are never chained from, so a resumed run
     /// never holds gas paid in advance.
     func resolveCharges(_ blocks: inout [BlockCharge], codeLength n: Int) {
