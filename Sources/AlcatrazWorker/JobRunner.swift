@@ -75,8 +75,16 @@ enum JobRunner {
         }
         let compiled = monotonicNanos()
         let result = GuestABI.invoke(machine, initialGas: gas)
-        return (.finished(result), compiled - start, monotonicNanos() - compiled)
+        let executed = monotonicNanos()
+        // Not torn down here: unmapping the guest memory and the code would delay the answer,
+        // and the process ends right after it (see `retired`).
+        retired.append(machine)
+        return (.finished(result), compiled - start, executed - compiled)
     }
+
+    /// Machines whose run is over, kept until the process exits: a worker runs one job, and
+    /// its exit frees everything at once, after the answer and at the background priority.
+    nonisolated(unsafe) static var retired: [any PVMInstance] = []
 
     static func result(_ job: WorkerJob) throws(JobFailure) -> WorkerResult {
         let (run, compile, execute) = try execute(job)

@@ -49,7 +49,11 @@ enum WarmUp {
     /// Runs the job on every engine; nil when each gave the expected answer, else what went wrong.
     static func run() -> String? {
         JobRunner.sealsExecutableMemory = false
-        defer { JobRunner.sealsExecutableMemory = true }
+        defer {
+            JobRunner.sealsExecutableMemory = true
+            // Workers fork from the spawner: they must not inherit the warm-up's machines.
+            JobRunner.retired.removeAll()
+        }
         for engine in Engine.allCases {
             let job = WorkerJob(jobId: 1, blob: program, input: input, gasLimit: 10_000,
                                 limits: WorkerLimits(maxGuestMemoryBytes: 1 << 20, maxStackBytes: 4096, engine: engine))

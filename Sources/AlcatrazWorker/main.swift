@@ -77,7 +77,10 @@ func runJob(_ jobFD: Int32) -> Int32 {
         }
     }
     guard let answer else { return 3 }
-    return writeFully(jobFD, Frame.encode(answer)) ? 0 : 5
+    let written = writeFully(jobFD, Frame.encode(answer))
+    // What is left (unmapping guest memory, tearing down the namespaces) no request waits for.
+    WorkerPriority.background()
+    return written ? 0 : 5
 }
 
 /// The answer to `request` when the worker could not run it.

@@ -4,6 +4,8 @@
 #include <sys/statvfs.h>
 #include "sandbox_shims.h"
 #include <link.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +57,17 @@ int sb_pidfd_open(pid_t pid, unsigned int flags) {
 
 int sb_pidfd_send_signal(int pidfd, int sig) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int sb_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
+
+int sb_timerfd_arm(int fd, uint64_t deadline_ns) {
+    struct itimerspec when = {0};
+    // 0 would disarm: a deadline at the epoch of the clock has passed anyway, so fire at once.
+    if (deadline_ns == 0) deadline_ns = 1;
+    when.it_value.tv_sec = (time_t)(deadline_ns / 1000000000u);
+    when.it_value.tv_nsec = (long)(deadline_ns % 1000000000u);
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &when, NULL);
 }
 
 int sb_setns(int fd, int nstype) { return setns(fd, nstype); }

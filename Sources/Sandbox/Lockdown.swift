@@ -98,6 +98,12 @@ public struct LockdownConfig: Sendable, Equatable {
     public var procFD: Int32 = -1
     /// The resource limits (budgets) of one worker.
     public var limits: ResourceLimits = ResourceLimits()
+    /// Set by a spawner that runs spare workers at a background priority (Priority.swift): the
+    /// nice value a worker returns to once its answer is written (its allowlist takes exactly
+    /// that `setpriority`), and the RLIMIT_NICE it keeps so that the supervisor may raise it
+    /// back to the daemon's nice for its job (0 when the supervisor does that by capability).
+    public var backgroundNice: Int32? = nil
+    public var niceRlimit: UInt64 = 0
     /// Check that the process is PID 1 of its own PID namespace (the spawner arranges it).
     /// Off only for the self-check, which tests that feature separately.
     public var requirePIDNamespace: Bool = true
@@ -121,8 +127,8 @@ public final class LockdownPlan: @unchecked Sendable {
     ///   `.resourceLimits` if the table is too long.
     public init(_ config: LockdownConfig) throws(LockdownError) {
         self.config = config
-        let filter = try Seccomp.compile(jobFD: config.jobFD)
-        let table = Rlimits.table(config.limits, jobFD: config.jobFD)
+        let filter = try Seccomp.compile(jobFD: config.jobFD, backgroundNice: config.backgroundNice)
+        let table = Rlimits.table(config.limits, jobFD: config.jobFD, niceRlimit: config.niceRlimit)
         guard table.count <= Int(SB_MAX_RLIMITS) else { throw LockdownError(.resourceLimits, errno: E2BIG) }
         // Last thing that can fail, so nothing allocated below leaks on a throw.
         guard let caps = sb_empty_capabilities() else {

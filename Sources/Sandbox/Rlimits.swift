@@ -36,6 +36,9 @@ public struct ResourceLimits: Sendable, Equatable {
     /// CPU seconds (RLIMIT_CPU). The kernel checks it on the scheduler tick, so the kill comes
     /// up to a tick after the limit; a wall-clock timeout (pidfd kill) is the supervisor's.
     public var cpuSeconds: UInt64 = 10
+    /// How much nicer than the daemon spare workers wait and used ones end (0: not at all).
+    /// Not a budget, but it travels with them to the spawner; see Priority.swift.
+    public var backgroundNice: UInt64 = 0
 
     public init() {}
 
@@ -45,7 +48,7 @@ public struct ResourceLimits: Sendable, Equatable {
     /// The limits as `name=value` words, the way the spawner receives them on its command line.
     public var arguments: [String] {
         ["memory=\(memoryBudgetBytes)", "reserve=\(guestReservationBytes)",
-         "slack=\(addressSpaceSlackBytes)", "cpu=\(cpuSeconds)"]
+         "slack=\(addressSpaceSlackBytes)", "cpu=\(cpuSeconds)", "nice=\(backgroundNice)"]
     }
 
     /// Parses `arguments`; unknown words are ignored, missing ones keep their default.
@@ -58,6 +61,7 @@ public struct ResourceLimits: Sendable, Equatable {
             case "reserve": guestReservationBytes = value
             case "slack": addressSpaceSlackBytes = value
             case "cpu": cpuSeconds = value
+            case "nice": backgroundNice = value
             default: continue
             }
         }
@@ -66,7 +70,7 @@ public struct ResourceLimits: Sendable, Equatable {
 
 enum Rlimits {
     /// The table: resource, value. Reviewed like the seccomp table.
-    static func table(_ limits: ResourceLimits, jobFD: Int32) -> [(resource: Int32, name: String, value: UInt64)] {
+    static func table(_ limits: ResourceLimits, jobFD: Int32, niceRlimit: UInt64 = 0) -> [(resource: Int32, name: String, value: UInt64)] {
         [
             // Only the job fd is open; nothing new may be numbered above it (seccomp already
             // refuses every call that creates a descriptor; this is the second lock).
@@ -85,7 +89,10 @@ enum Rlimits {
             (SB_RLIMIT_MEMLOCK, "MEMLOCK", 0),
             (SB_RLIMIT_MSGQUEUE, "MSGQUEUE", 0),
             (SB_RLIMIT_LOCKS, "LOCKS", 0),
-            (SB_RLIMIT_NICE, "NICE", 0),
+            // Nothing above the daemon's own priority: 0 (no raising at all), or, with background
+            // priority and a supervisor without CAP_SYS_NICE, exactly what lets it raise the
+            // worker back to the daemon's nice for its job (Priority.swift).
+            (SB_RLIMIT_NICE, "NICE", niceRlimit),
             (SB_RLIMIT_RTPRIO, "RTPRIO", 0),
         ]
     }

@@ -45,6 +45,7 @@ public enum Seccomp {
     public static let sysRtSigreturn: Int32 = 15
     public static let sysMadvise: Int32 = 28
     public static let sysExit: Int32 = 60
+    public static let sysSetpriority: Int32 = 141
     public static let sysPrctl: Int32 = 157
     public static let sysArchPrctl: Int32 = 158
     public static let sysClockGettime: Int32 = 228
@@ -66,8 +67,9 @@ public enum Seccomp {
     /// exotic bit (PROT_SEM, PROT_GROWSDOWN/UP, pkeys) is ever passed.
     static let protMask: UInt64 = ~protRead
 
-    /// The allowlist for a worker whose only descriptor is `jobFD`.
-    public static func allowlist(jobFD: Int32) -> [SeccompRule] {
+    /// The allowlist for a worker whose only descriptor is `jobFD`; `backgroundNice` when spare
+    /// workers run at a background priority (Priority.swift).
+    public static func allowlist(jobFD: Int32, backgroundNice: Int32? = nil) -> [SeccompRule] {
         let fd = UInt64(UInt32(bitPattern: jobFD))
         var rules: [SeccompRule] = [
             SeccompRule(name: "read", number: sysRead, conditions: [.equals(argument: 0, value: fd)],
@@ -121,6 +123,16 @@ public enum Seccomp {
                         conditions: [.equals(argument: 0, value: seccompSetModeFilter), .equals(argument: 1, value: 0)],
                         why: "sealExecutableMemory() on kernels without PR_SET_MDWE (before 6.3): a stacked filter, which can only remove rights; flags 0 (no listener fd, no TSYNC)"),
         ]
+        if let backgroundNice {
+            // int arguments: the kernel reads the low 32 bits only, so only those are compared.
+            let low: UInt64 = 0xFFFF_FFFF
+            rules.append(SeccompRule(
+                name: "setpriority", number: sysSetpriority,
+                conditions: [.maskedEquals(argument: 0, mask: low, value: 0 /* PRIO_PROCESS */),
+                             .maskedEquals(argument: 1, mask: low, value: 0 /* this process */),
+                             .maskedEquals(argument: 2, mask: low, value: UInt64(UInt32(bitPattern: backgroundNice)))],
+                why: "down to the background nice once the answer is written (Priority.swift); this process, this value only: it can only lower the worker, and RLIMIT_NICE forbids anything above the daemon's nice anyway"))
+        }
         return rules
     }
 
@@ -128,8 +140,8 @@ public enum Seccomp {
     /// program to the kernel: the spawner does this at start, saving every worker libseccomp's
     /// build (allocations, rule merging and BPF generation) on the fork-to-ready path.
     /// - Returns: the program, `struct sock_filter` records as the kernel takes them.
-    public static func compile(jobFD: Int32) throws(LockdownError) -> [UInt8] {
-        let ctx = try build(jobFD: jobFD)
+    public static func compile(jobFD: Int32, backgroundNice: Int32? = nil) throws(LockdownError) -> [UInt8] {
+        let ctx = try build(jobFD: jobFD, backgroundNice: backgroundNice)
         defer { seccomp_release(ctx) }
         // libseccomp 2.5 exports to a descriptor only; a pipe holds 64 KiB, and a filter is
         // limited to 4096 instructions of 8 bytes (32 KiB), so it cannot block.
@@ -152,7 +164,7 @@ public enum Seccomp {
     }
 
     /// The libseccomp filter context for the allowlist. The caller releases it.
-    static func build(jobFD: Int32) throws(LockdownError) -> scmp_filter_ctx {
+    static func build(jobFD: Int32, backgroundNice: Int32? = nil) throws(LockdownError) -> scmp_filter_ctx {
         guard let ctx = seccomp_init(SCMP_ACT_KILL_PROCESS) else { throw LockdownError(.seccomp, errno: ENOMEM) }
         var rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)
         // no_new_privs is its own lockdown step; do not let libseccomp hide its absence.
@@ -167,7 +179,7 @@ public enum Seccomp {
             seccomp_release(ctx)
             throw LockdownError(.seccomp, errno: -rc)
         }
-        for rule in allowlist(jobFD: jobFD) {
+        for rule in allowlist(jobFD: jobFD, backgroundNice: backgroundNice) {
             var comparisons = rule.conditions.map { condition -> scmp_arg_cmp in
                 switch condition {
                 case let .equals(argument, value):

@@ -44,6 +44,8 @@ public enum Spawner {
     public static func run(arguments: [String], program: WorkerProgram) -> Int32 {
         var config = LockdownConfig()
         config.limits = ResourceLimits(arguments: arguments)
+        // Before the identity drop, which would take the capability this decision looks at.
+        (config.backgroundNice, config.niceRlimit) = WorkerPriority.enterBackground(increment: config.limits.backgroundNice)
         if let e = prepareSpawner(&config) {
             report("spawner setup failed: \(errnoName(e.errno)): \(e.hint)")
             return 2

@@ -82,3 +82,30 @@ extension Array where Element == UInt8 {
 public func exitImmediately(_ code: Int32) -> Never {
     _exit(code)
 }
+
+/// A one-shot CLOCK_MONOTONIC timer as a descriptor to poll (timerfd): the supervisor's pool
+/// thread sleeps in poll(2), and a thread that hands a job to a worker behind its back arms
+/// this so that the job's deadline still wakes it.
+public final class DeadlineTimer: Sendable {
+    /// Readable (POLLIN) once the armed time has passed, until `drain`.
+    public let descriptor: Int32
+
+    /// - Returns: nil when the kernel refuses a timerfd (the caller then wakes the pool itself).
+    public init?() {
+        let fd = sb_timerfd_create()
+        guard fd >= 0 else { return nil }
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+
+    /// Expires once at `deadline` (monotonic ns), replacing any earlier setting. False if the
+    /// kernel refused (it does not for a valid descriptor).
+    public func arm(at deadline: UInt64) -> Bool { sb_timerfd_arm(descriptor, deadline) == 0 }
+
+    /// Clears the readable state after an expiry.
+    public func drain() {
+        var count: UInt64 = 0
+        _ = read(descriptor, &count, 8)
+    }
+}

@@ -208,6 +208,7 @@ private struct ConfigReader {
         try integer(t, n, "worker_cpu_seconds", &limits.workerCPUSeconds)
         try integer(t, n, "worker_memory_bytes", &limits.workerMemoryBytes)
         try integer(t, n, "workers", &limits.workers)
+        try integer(t, n, "background_nice", &limits.backgroundNice)
         try integer(t, n, "queue_depth", &limits.queueDepth)
         try integer(t, n, "max_in_flight", &limits.maxInFlight)
         try integer(t, n, "max_registered_blobs", &limits.maxRegisteredBlobs)
@@ -227,6 +228,6 @@ extension Limits {
     public static let keys = [
         "max_frame_bytes", "max_blob_bytes", "max_input_bytes", "max_gas", "max_guest_memory_bytes",
         "max_stack_bytes", "job_timeout_millis", "worker_cpu_seconds", "worker_memory_bytes", "workers",
-        "queue_depth", "max_in_flight", "max_registered_blobs", "max_registered_bytes", "engine",
+        "queue_depth", "max_in_flight", "max_registered_blobs", "max_registered_bytes", "engine", "background_nice",
     ]
 }

@@ -33,6 +33,10 @@ public struct Limits: Sendable, Equatable {
     public var workerMemoryBytes: UInt64 = 1 << 30
     /// Worker processes running jobs at once: the execution parallelism (`workers`).
     public var workers: UInt32 = 2
+    /// How much nicer than the daemon spare workers are forked and locked down, and used ones
+    /// torn down (`background_nice`, 0 to 19; 0: all at the daemon's priority). A worker runs
+    /// its job at the daemon's own priority. See Sandbox's Priority.swift.
+    public var backgroundNice: UInt64 = 10
     /// Requests that may wait per priority before new ones are answered `overloaded`
     /// (`queue_depth`).
     public var queueDepth: UInt32 = 256
@@ -64,6 +68,7 @@ public struct Limits: Sendable, Equatable {
         var limits = ResourceLimits()
         limits.memoryBudgetBytes = workerMemoryBytes
         limits.cpuSeconds = workerCPUSeconds
+        limits.backgroundNice = backgroundNice
         return limits
     }
 
@@ -72,6 +77,7 @@ public struct Limits: Sendable, Equatable {
         var out: [(String, String)] = []
         if workers == 0 { out.append(("workers", "must be at least 1")) }
         if workers > 256 { out.append(("workers", "must be at most 256")) }
+        if backgroundNice > 19 { out.append(("background_nice", "must be 0 to 19")) }
         if queueDepth == 0 { out.append(("queue_depth", "must be at least 1")) }
         if maxInFlight == 0 { out.append(("max_in_flight", "must be at least 1")) }
         if jobTimeoutMillis == 0 || jobTimeoutMillis > 86_400_000 {

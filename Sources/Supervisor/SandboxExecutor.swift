@@ -4,8 +4,11 @@
 // scheduler rings when it hands over a job. The poll timeout is the nearest job deadline.
 // The one exception to "the pool thread does everything": when an idle worker is there and the
 // job is small, `execute` writes the job to it on the caller's thread (the event loop), and the
-// pool thread adopts the busy worker when it next wakes. That takes the pool thread's wake-up
-// off the way from request to worker (docs/benchmarks.md, "Daemon load").
+// pool thread adopts the busy worker when it next wakes. It is not woken for that: the worker's
+// answer (or its end) wakes it, since every idle worker's socket is in its poll set, and should
+// neither come before the job's deadline, a timer (timerfd) armed by `execute` does. That keeps
+// the pool thread, and the replacement spawn it would start, off the CPU while the job runs
+// (docs/benchmarks.md, "Daemon load").
 //
 // Per worker: spawn request (with the worker's end of a job socket made here) -> `spawned`
 // (pidfd) -> ready byte (lockdown done)
@@ -37,7 +40,14 @@ public final class SandboxExecutor: JobExecutor, Sendable {
         /// Taken by `execute`, the job written (or being written) to the worker: the pool thread
         /// adopts them as busy before it looks at any worker's socket.
         var handedOff: [(worker: WorkerHandle, submission: Submission)] = []
+        /// When `deadlineTimer` expires, .max when it is not armed (or its expiry was seen):
+        /// a job handed off with an earlier deadline re-arms it.
+        var timerArmedFor: UInt64 = .max
     }
+
+    /// Wakes the pool thread at the deadline of a job handed off by `execute` (see above);
+    /// nil without timerfd, and then `execute` wakes the pool thread for every hand-off.
+    fileprivate let deadlineTimer = DeadlineTimer()
 
     /// Jobs whose frame is at most this big are written by `execute` directly (a Unix socket's
     /// buffer takes them at once, so the caller, an event loop, never blocks); bigger ones go
@@ -49,6 +59,11 @@ public final class SandboxExecutor: JobExecutor, Sendable {
     private let ready = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let stopped = DispatchSemaphore(value: 0)
+    /// The daemon's nice and the background one of spare workers (Sandbox's Priority.swift);
+    /// nil when off. Each worker is raised to `foreground` right before its job is written.
+    fileprivate let nice: WorkerNice?
+    private let raiseFailed = Atomic<Bool>(false)
+    private let logger: Logger
 
     struct Submission: Sendable {
         var job: WorkerJob
@@ -64,6 +79,11 @@ public final class SandboxExecutor: JobExecutor, Sendable {
     public init(executablePath: String, limits: Limits, metrics: DaemonMetrics?, logger: Logger,
                 startupTimeoutSeconds: Double = 10) throws(SupervisorError) {
         capacity = Int(limits.workers)
+        self.logger = logger
+        let (nice, problem) = WorkerPriority.plan(increment: limits.backgroundNice)
+        if let problem { logger.warning("\(problem)", metadata: ["event": "background_nice_off"]) }
+        self.nice = nice
+        let limits = { var l = limits; if nice == nil { l.backgroundNice = 0 }; return l }()
         var pipeFDs: [Int32] = [-1, -1]
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         guard socketpair(AF_UNIX, type, 0, &pipeFDs) == 0 else {
@@ -108,17 +128,22 @@ public final class SandboxExecutor: JobExecutor, Sendable {
         if frame.count <= SandboxExecutor.directWriteLimit && !isStopping {
             // Registered as handed off before the write, so that the pool thread never takes the
             // worker's answer for the end of an idle worker.
+            var mustWake = deadlineTimer == nil
             let worker = shared.withLock { s -> WorkerHandle? in
                 guard !s.idle.isEmpty else { return nil }
                 let w = s.idle.removeFirst()
                 s.handedOff.append((w, submission))
+                if deadline < s.timerArmedFor, let deadlineTimer {
+                    if deadlineTimer.arm(at: deadline) { s.timerArmedFor = deadline } else { mustWake = true }
+                }
                 return w
             }
             if let worker {
+                raise(worker)
                 // A failed write means the worker is gone: the pool thread sees its socket closed
                 // and its exit report, and answers with the worker's end (an error, not a verdict).
                 _ = sendAllNoSignal(worker.jobFD, frame)
-                wake()
+                if mustWake { wake() }
                 return
             }
         }
@@ -130,6 +155,16 @@ public final class SandboxExecutor: JobExecutor, Sendable {
         guard !stopping.exchange(true, ordering: .relaxed) else { return }
         wake()
         stopped.wait()
+    }
+
+    /// Back to the daemon's priority for the job (see `nice`). A failure costs speed only.
+    fileprivate func raise(_ worker: WorkerHandle) {
+        guard let nice else { return }
+        let e = WorkerPriority.raise(pid: worker.pid, to: nice)
+        if e != 0 && e != ESRCH && !raiseFailed.exchange(true, ordering: .relaxed) {
+            logger.warning("cannot raise a worker to the daemon's priority; jobs run at the background nice",
+                           metadata: ["event": "raise_failed", "errno": "\(errnoName(e))"])
+        }
     }
 
     fileprivate func takeInbox() -> [Submission] { inbox.withLock { s in defer { s = [] }; return s } }
@@ -234,8 +269,14 @@ private final class PoolLoop {
     /// Adopts the jobs `execute` wrote to idle workers on its own thread: they are busy now.
     /// A job handed to a worker just as the spawner died (the worker dies with it, and no exit
     /// report will come) is answered as a sandbox failure at once.
-    func absorbHandoffs() {
-        let handed = executor.shared.withLock { s in defer { s.handedOff.removeAll() }; return s.handedOff }
+    /// - Parameter timerExpired: the deadline timer fired: it is disarmed from now on, in the
+    ///   same critical section that takes the hand-offs it covered.
+    func absorbHandoffs(timerExpired: Bool = false) {
+        let handed = executor.shared.withLock { s in
+            defer { s.handedOff.removeAll() }
+            if timerExpired { s.timerArmedFor = .max }
+            return s.handedOff
+        }
         for h in handed {
             guard spawnerAlive else {
                 h.submission.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: "the spawner died"))))
@@ -347,6 +388,7 @@ private final class PoolLoop {
               let worker = executor.shared.withLock({ s -> WorkerHandle? in s.idle.isEmpty ? nil : s.idle.removeFirst() }) {
             let submission = pending.pop()!
             let frame = submission.frame
+            executor.raise(worker)
             if sendAll(worker.jobFD, frame) {
                 busy[worker.id] = Busy(worker: worker, submission: submission,
                                        decoder: FrameDecoder(maximumPayload: limits.maxFrameBytes))
@@ -370,7 +412,9 @@ private final class PoolLoop {
     // MARK: The poll loop
 
     func pollOnce() {
-        var fds: [pollfd] = [pollfd(fd: executor.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+        // Fixed slots: 0 the wake socket, 1 the deadline timer (-1: ignored by poll), 2 the spawner.
+        var fds: [pollfd] = [pollfd(fd: executor.wakeDescriptor, events: Int16(POLLIN), revents: 0),
+                             pollfd(fd: executor.deadlineTimer?.descriptor ?? -1, events: Int16(POLLIN), revents: 0)]
         if spawnerAlive { fds.append(pollfd(fd: spawner.controlFD, events: Int16(POLLIN), revents: 0)) }
         var owners: [(kind: UInt8, id: UInt32)] = []
         for (id, w) in starting { fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((0, id)) }
@@ -378,7 +422,7 @@ private final class PoolLoop {
             fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((1, w.id))
         }
         for (id, b) in busy { fds.append(pollfd(fd: b.worker.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((2, id)) }
-        let fixed = spawnerAlive ? 2 : 1
+        let fixed = spawnerAlive ? 3 : 2
 
         let now = Monotonic.now()
         var nearest = UInt64.max
@@ -395,10 +439,12 @@ private final class PoolLoop {
             var sink = [UInt8](repeating: 0, count: 256)
             while read(executor.wakeDescriptor, &sink, sink.count) > 0 {}
         }
+        let timerExpired = fds[1].revents != 0
+        if timerExpired { executor.deadlineTimer?.drain() }
         // Jobs written to idle workers while this thread slept: before any worker's socket is
         // read, so that an answer is never taken for an idle worker's end.
-        absorbHandoffs()
-        if spawnerAlive && fds[1].revents != 0 { controlEvent() }
+        absorbHandoffs(timerExpired: timerExpired)
+        if spawnerAlive && fds[2].revents != 0 { controlEvent() }
         for (index, owner) in owners.enumerated() where fds[fixed + index].revents != 0 {
             switch owner.kind {
             case 0: startingReadable(owner.id)

@@ -2,6 +2,9 @@
 // fully locked-down worker, and a changed argument is killed by the filter.
 import Sandbox
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class SeccompPolicyTests: XCTestCase {
     let killed = WorkerOutcome.seccompViolation(syscall: nil)
@@ -11,6 +14,34 @@ final class SeccompPolicyTests: XCTestCase {
         let names = Set(Seccomp.allowlist(jobFD: 3).map(\.name))
         XCTAssertEqual(names, ["read", "write", "mmap", "mprotect", "munmap", "madvise", "brk", "rt_sigreturn",
                                "rt_sigprocmask", "arch_prctl", "clock_gettime", "exit", "exit_group", "prctl", "seccomp"])
+        // With spare workers at a background priority (Priority.swift), one row more.
+        XCTAssertEqual(Set(Seccomp.allowlist(jobFD: 3, backgroundNice: 10).map(\.name)), names.union(["setpriority"]))
+    }
+
+    /// A worker lowers itself to the background nice once its answer is written: that value,
+    /// for itself, and nothing else (raising is refused too, by RLIMIT_NICE, but the filter
+    /// kills first).
+    func testSetpriorityOnlyDownToTheBackgroundNiceOfThisProcess() throws {
+        errno = 0
+        let own = Int64(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0))
+        var limits = Harness.limits()
+        limits.backgroundNice = 5
+        let background = min(19, own + 5)
+        func setpriority(_ which: Int64, _ who: Int64, _ value: Int64) -> [UInt8] {
+            X86.call(NR.setpriority, .imm(UInt64(bitPattern: which)), .imm(UInt64(bitPattern: who)), .imm(UInt64(bitPattern: value)))
+        }
+        let ok = try Harness.run(setpriority(0, 0, background), limits: limits)
+        XCTAssertEqual(ok.outcome, .exited(code: 0))
+        XCTAssertEqual(ok.result, 0)
+        let refused: [(Int64, Int64, Int64)] = [(0, 0, own), (0, 0, background - 1), (0, 0, background + 1),
+                                                (1 /* PRIO_PGRP */, 0, background), (2 /* PRIO_USER */, 0, background),
+                                                (0, 1, background)]
+        for (which, who, value) in refused {
+            XCTAssertEqual(try Harness.run(setpriority(which, who, value), limits: limits).outcome, killed,
+                           "setpriority(\(which), \(who), \(value))")
+        }
+        // Without background priority the row is not there at all.
+        XCTAssertEqual(try Harness.run(setpriority(0, 0, background)).outcome, killed)
     }
 
     func testUnlistedHarmlessSyscallIsKilled() throws {

@@ -186,7 +186,7 @@ enum NR {
     static let bpf: UInt32 = 321, userfaultfd: UInt32 = 323, pkeyMprotect: UInt32 = 329, clone3: UInt32 = 435
     static let ioUringSetup: UInt32 = 425, perfEventOpen: UInt32 = 298, keyctl: UInt32 = 250, prctl: UInt32 = 157
     static let setrlimit: UInt32 = 160, prlimit64: UInt32 = 302, getdents64: UInt32 = 217, mremap: UInt32 = 25
-    static let archPrctl: UInt32 = 158, clockGettime: UInt32 = 228
+    static let archPrctl: UInt32 = 158, clockGettime: UInt32 = 228, setpriority: UInt32 = 141
     static let ioctl: UInt32 = 16, sendmsg: UInt32 = 46, recvmsg: UInt32 = 47, dup: UInt32 = 32, pidfdOpen: UInt32 = 434
 }
 

@@ -48,6 +48,11 @@ int sb_unblock_signals(void);
 int sb_pidfd_open(pid_t pid, unsigned int flags);
 /// pidfd_send_signal(2) with no siginfo.
 int sb_pidfd_send_signal(int pidfd, int sig);
+
+// A non-blocking, close-on-exec CLOCK_MONOTONIC timerfd (the supervisor's pool thread polls it).
+int sb_timerfd_create(void);
+// Arms `fd` to expire once at CLOCK_MONOTONIC time `deadline_ns` (absolute).
+int sb_timerfd_arm(int fd, uint64_t deadline_ns);
 /// setns(2) (wrapped for symmetry; glibc has it but the header needs _GNU_SOURCE).
 int sb_setns(int fd, int nstype);
 
