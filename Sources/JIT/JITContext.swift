@@ -4,7 +4,7 @@
 ///
 /// ```
 /// gs - contextSize                     gs - 4096                          gs (guest address 0)
-/// | jump table: native address per slot | header: registers, gas, exits...  | guest memory ...
+/// | jump table: native address per target address | header: registers, gas, exits... | guest memory ...
 /// ```
 enum ContextLayout {
     /// The header page sits right below guest address 0.
@@ -29,14 +29,20 @@ enum ContextLayout {
     /// The displacement of register `i`.
     static func register(_ i: Int) -> Int32 { registers + Int32(i * 8) }
 
+    /// Entries of the native jump table of a program with `slots` GP jump-table entries: one per
+    /// guest target address 0 ... 2·slots + 1, so that a dynamic jump indexes it with the address
+    /// itself. Address 2s (s = 1 ... slots) holds the entry of slot s's target; address 0 and
+    /// every odd address hold the bad-jump panic stub.
+    static func tableEntries(slots: Int) -> Int { 2 * slots + 2 }
+
     /// Bytes reserved below guest address 0 for a program with `slots` jump-table entries.
     static func size(jumpTableSlots slots: Int) -> Int {
-        (4096 + slots * 8 + 4095) & ~4095
+        (4096 + tableEntries(slots: slots) * 8 + 4095) & ~4095
     }
 
-    /// The displacement of jump-table slot 0 (slot `s`, 1-based as GP addresses them, is at
-    /// `jumpTable(slots) + 8·(s − 1)`).
-    static func jumpTable(slots: Int) -> Int32 { header - Int32(slots * 8) }
+    /// The displacement of the native jump table's entry for address 0 (the entry for address
+    /// a is at `jumpTable(slots) + 8·a`).
+    static func jumpTable(slots: Int) -> Int32 { header - Int32(tableEntries(slots: slots) * 8) }
 }
 
 /// Why JIT code returned to Swift.

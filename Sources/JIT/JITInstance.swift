@@ -77,11 +77,16 @@ public final class JITInstance: PVMInstance {
         let codeStart = UInt(bitPattern: code.address)
         region = .allocate(capacity: 1)
         region.initialize(to: alcatraz_jit_region())
-        // Jump table: slot s → the entry of its target, or the bad-djump panic stub.
+        // Jump table by target address: 2s → the entry of slot s's target (or the bad-djump
+        // panic stub when no block starts there); 0 and odd addresses → the panic stub.
         let table = context + Int(ContextLayout.jumpTable(slots: slots))
-        for (s, entry) in compiled.jumpEntries.enumerated() {
-            let offset = entry >= 0 ? Int(entry) : compiled.djumpPanic
-            table.storeBytes(of: UInt64(codeStart) + UInt64(offset), toByteOffset: s * 8, as: UInt64.self)
+        let panicStub = UInt64(codeStart) + UInt64(compiled.djumpPanic)
+        for address in 0..<ContextLayout.tableEntries(slots: slots) {
+            var target = panicStub
+            if address >= 2, address % 2 == 0, case let entry = compiled.jumpEntries[address / 2 - 1], entry >= 0 {
+                target = UInt64(codeStart) + UInt64(entry)
+            }
+            table.storeBytes(of: target, toByteOffset: address * 8, as: UInt64.self)
         }
         region.pointee.code_start = codeStart
         region.pointee.code_end = codeStart + UInt(compiled.codeSize)

@@ -322,30 +322,28 @@ public final class Recompiler {
     }
 
     /// GP djump, inline at each jumping site (so that every site has its own indirect branch for
-    /// the CPU to predict, as a `switch` or a return needs), with the target address in eax.
-    /// `ror eax, 1` turns an even address a into a/2 and sets bit 31 of an odd one; minus one,
-    /// an unsigned compare with slots - 1 then accepts exactly the GP's valid targets
-    /// (a != 0, a even, a/2 <= slots). Everything else goes to `djump`, the shared slow path,
-    /// which tells the halt address (0xFFFF0000 becomes 0x7FFF7FFF) from a panic.
+    /// the CPU to predict, as a `switch` or a return needs), with the target address in eax
+    /// (zero-extended: the callers compute it with a 32-bit `lea`). The native jump table has an
+    /// entry for every address up to 2·slots + 1 (`ContextLayout.tableEntries`): the GP's valid
+    /// targets (a != 0, a even, a/2 <= slots) hold their block's entry, the others the panic
+    /// stub, so one unsigned compare is the whole check. Addresses past the table go to `djump`,
+    /// the shared slow path, which tells the halt address from a panic.
     func dynamicJump(from index: Int) {
         let slots = blob.jumpTable.count
         a.mov(.dword, Mem.context(ContextLayout.djumpFrom), imm: Int32(index))
-        a.ror(.dword, .rax, imm: 1)
-        a.sub(.dword, .rax, imm: 1)
         guard slots > 0 else {
             a.jmp(djump)
             return
         }
-        a.cmp(.dword, .rax, imm: Int32(clamping: slots - 1))
+        a.cmp(.dword, .rax, imm: Int32(clamping: ContextLayout.tableEntries(slots: slots) - 1))
         a.jcc(.above, djump)
-        // Slot s (1-based) holds the native address of its target's entry, or of djumpPanic.
         a.jmp(Mem.context(index: .rax, scale: .x8, disp: ContextLayout.jumpTable(slots: slots)))
     }
 
-    /// The slow path of `dynamicJump`: eax = (target ror 1) - 1, outside the table.
+    /// The slow path of `dynamicJump`: eax = a target address past the table.
     func emitDynamicJump() {
         a.bind(djump)
-        a.cmp(.dword, .rax, imm: Int32(bitPattern: GuestMemoryLayout.haltAddress >> 1 &- 1))
+        a.cmp(.dword, .rax, imm: Int32(bitPattern: GuestMemoryLayout.haltAddress))
         a.jcc(.notEqual, djumpPanicLabel)
         a.mov(.dword, .rax, Mem.context(ContextLayout.djumpFrom))
         a.jmp(haltExit)
