@@ -212,7 +212,9 @@ public final class Recompiler {
             if flags.contains(.blockStart) || afterTerminator {
                 a.emit(byte: 0x49); a.emit(byte: 0x81); a.emit(byte: 0xEF)   // sub r15, imm32
                 chargeImmediate = a.position
-                a.emit(uint32: 0)
+                // Until `resolveCharges` patches in the charge, the immediate holds the index
+                // of this block's record (appended when the block ends), for O(1) lookups.
+                a.emit(uint32: UInt32(blocks.count))
                 a.emit(byte: 0x0F); a.emit(byte: 0x88)                       // js rel32 (to its stub)
                 a.emit(uint32: 0)
                 chargeIndex = i
@@ -392,15 +394,12 @@ public final class Recompiler {
     /// never holds gas paid in advance.
     func resolveCharges(_ blocks: inout [BlockCharge], codeLength n: Int) {
         guard let entryOfPC else { return }
-        // The record of the block whose prologue is at code offset `entry`.
+        // The record of the block whose prologue is at code offset `entry`: its index is still
+        // in the prologue's immediate (see `run`), checked against the record.
         func record(atEntry entry: Int) -> Int? {
-            let immediate = Int32(entry + Recompiler.chargeImmediateOffset)
-            var lo = 0, hi = blocks.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if blocks[mid].immediate < immediate { lo = mid + 1 } else { hi = mid }
-            }
-            return lo < blocks.count && blocks[lo].immediate == immediate ? lo : nil
+            let immediate = entry + Recompiler.chargeImmediateOffset
+            let r = Int(a.uint32(at: immediate))
+            return r < blocks.count && Int(blocks[r].immediate) == immediate ? r : nil
         }
         for r in blocks.indices where blocks[r].jumpField >= 0 {
             let t = blocks[r].target

@@ -91,6 +91,12 @@ public final class X86Assembler {
         base[offset] = value
     }
 
+    /// The little-endian UInt32 at `offset` of the emitted code (a field written earlier).
+    public func uint32(at offset: Int) -> UInt32 {
+        precondition(offset >= 0 && offset + 4 <= count, "read outside the emitted code")
+        return UInt32(littleEndian: UnsafeRawPointer(base + offset).loadUnaligned(as: UInt32.self))
+    }
+
     public func patchUInt32(at offset: Int, _ value: UInt32) {
         precondition(offset >= 0 && offset + 4 <= count, "patch outside the emitted code")
         UnsafeMutableRawPointer(base + offset).storeBytes(of: value.littleEndian, as: UInt32.self)
