@@ -167,10 +167,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         let eventLoop = context.eventLoop
         let job = PendingJob(requestId: id, blob: blob, input: request.input, gasLimit: request.gasLimit,
                              priority: request.priority, receivedAt: receivedAt, deadline: deadline) { result in
-            service.recordVerdict(result.verdict, receivedAt: receivedAt)
+            // The answer first: the metrics can wait, the client should not.
             eventLoop.execute {
                 loop.value.deliver(.validationResult(result), id: id)
             }
+            service.recordVerdict(result.verdict, receivedAt: receivedAt)
         }
         switch service.scheduler.submit(job) {
         case .accepted: break

@@ -122,8 +122,9 @@ public final class Scheduler: Sendable {
             toStart = Self.takeStartable(&s, capacity: executor.capacity)
             return .accepted
         }
-        observer.queueChanged(queued)
+        // The job first, the metrics after: a worker may be waiting for it.
         start(toStart)
+        observer.queueChanged(queued)
         return admission
     }
 
@@ -178,8 +179,8 @@ public final class Scheduler: Sendable {
             }
             return out
         }
-        observer.queueChanged(queued)
         start(toStart)
+        observer.queueChanged(queued)
         idle?()
     }
 
