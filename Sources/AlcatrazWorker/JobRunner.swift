@@ -77,14 +77,17 @@ enum JobRunner {
         let result = GuestABI.invoke(machine, initialGas: gas)
         let executed = monotonicNanos()
         // Not torn down here: unmapping the guest memory and the code would delay the answer,
-        // and the process ends right after it (see `retired`).
-        retired.append(machine)
+        // and the process ends right after it (see `retired`). Unless the output is large: its
+        // copy in the answer then needs the memory budget more than the answer needs the time.
+        if case let .halt(output) = result.status, output.count > retainedOutputLimit {} else { retired.append(machine) }
         return (.finished(result), compiled - start, executed - compiled)
     }
 
     /// Machines whose run is over, kept until the process exits: a worker runs one job, and
     /// its exit frees everything at once, after the answer and at the background priority.
     nonisolated(unsafe) static var retired: [any PVMInstance] = []
+    /// Outputs above this size release their machine before the answer is encoded.
+    static let retainedOutputLimit = 64 << 10
 
     static func result(_ job: WorkerJob) throws(JobFailure) -> WorkerResult {
         let (run, compile, execute) = try execute(job)

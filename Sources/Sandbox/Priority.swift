@@ -62,16 +62,32 @@ public enum WorkerPriority {
         let own = currentNice()
         let pair = WorkerNice(foreground: own, background: Int32(min(19, Int64(own) + Int64(min(increment, 39)))))
         guard pair.background > pair.foreground else { return (nil, nil) }
-        if hasNiceCapability() || niceHardLimit() >= pair.rlimit { return (pair, nil) }
+        if hasNiceCapability() { return (pair, nil) }
+        let unit = "LimitNICE=\(pair.foreground >= 0 ? "+" : "")\(pair.foreground)"
+        if geteuid() == 0 {
+            // A root spawner's workers are nobody (65534), another user: only the capability
+            // lets the daemon raise them (RLIMIT_NICE only helps a process of the same user).
+            return (nil, "background_nice = \(increment) is off: the workers of a root daemon run as another user, "
+                + "and raising one back to nice \(pair.foreground) for its job needs CAP_SYS_NICE, which this process "
+                + "lacks (a container?); grant it, run the daemon as an ordinary user with \(unit), "
+                + "or set background_nice = 0 to silence this")
+        }
+        if niceHardLimit() >= pair.rlimit { return (pair, nil) }
         return (nil, "background_nice = \(increment) is off: raising a worker back to nice \(pair.foreground) for its job "
             + "needs CAP_SYS_NICE or RLIMIT_NICE >= \(pair.rlimit) (it is \(niceHardLimit())); "
-            + "set LimitNICE=+\(pair.foreground) in the service unit, or background_nice = 0 to silence this")
+            + "set \(unit) in the service unit, or background_nice = 0 to silence this")
     }
 
     /// In the supervisor, right before a worker's job is written: back to `nice.foreground`.
-    /// - Returns: 0 or the errno (the job then runs at the background nice, slower but correct).
-    public static func raise(pid: Int32, to nice: WorkerNice) -> Int32 {
-        setpriority(which, id_t(UInt32(bitPattern: pid)), nice.foreground) == 0 ? 0 : currentErrno
+    /// setpriority goes by pid, so the worker's pidfd (-1: none) is checked after the call: if
+    /// it still refers to a process (running, or dead and not reaped), the pid was the worker's
+    /// when the call was made. If not, the worker died before its job and the pid may have
+    /// been reused by the time of the call.
+    /// - Returns: 0 or the errno (the job then runs at the background nice, slower but
+    ///   correct), and whether the worker was found gone after a successful call.
+    public static func raise(pid: Int32, pidFD: Int32, to nice: WorkerNice) -> (errno: Int32, workerGone: Bool) {
+        guard setpriority(which, id_t(UInt32(bitPattern: pid)), nice.foreground) == 0 else { return (currentErrno, false) }
+        return (0, pidFD >= 0 && sb_pidfd_send_signal(pidFD, 0) != 0)
     }
 
     /// In the spawner, before it forks anything: lowers itself (every worker inherits it).
@@ -83,9 +99,10 @@ public enum WorkerPriority {
         guard pair.background > pair.foreground,
               setpriority(which, 0, pair.background) == 0 else { return (nil, 0) }
         backgroundNice = pair.background
-        // Workers drop to nobody in their own user namespace: a capable supervisor raises
-        // them by CAP_SYS_NICE, so they need no rlimit; otherwise the same-user rule needs it.
-        let rlimit = niceHardLimit() >= pair.rlimit && !hasNiceCapability() ? pair.rlimit : 0
+        // A capable supervisor (always so for a root one: `plan`) raises workers by
+        // CAP_SYS_NICE, so they keep no room to raise themselves; an unprivileged one raises
+        // them by the same-user rule, which needs their RLIMIT_NICE.
+        let rlimit = geteuid() != 0 && !hasNiceCapability() && niceHardLimit() >= pair.rlimit ? pair.rlimit : 0
         return (pair.background, rlimit)
     }
 

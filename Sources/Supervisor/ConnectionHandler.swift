@@ -167,11 +167,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         let eventLoop = context.eventLoop
         let job = PendingJob(requestId: id, blob: blob, input: request.input, gasLimit: request.gasLimit,
                              priority: request.priority, receivedAt: receivedAt, deadline: deadline) { result in
-            // The answer first: the metrics can wait, the client should not.
+            // Counted before it is sent: a client holding the answer finds it in `Status`.
+            service.recordVerdict(result.verdict, receivedAt: receivedAt)
             eventLoop.execute {
                 loop.value.deliver(.validationResult(result), id: id)
             }
-            service.recordVerdict(result.verdict, receivedAt: receivedAt)
         }
         switch service.scheduler.submit(job) {
         case .accepted: break

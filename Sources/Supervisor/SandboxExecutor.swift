@@ -160,10 +160,14 @@ public final class SandboxExecutor: JobExecutor, Sendable {
     /// Back to the daemon's priority for the job (see `nice`). A failure costs speed only.
     fileprivate func raise(_ worker: WorkerHandle) {
         guard let nice else { return }
-        let e = WorkerPriority.raise(pid: worker.pid, to: nice)
+        let (e, workerGone) = WorkerPriority.raise(pid: worker.pid, pidFD: worker.pidFD, to: nice)
         if e != 0 && e != ESRCH && !raiseFailed.exchange(true, ordering: .relaxed) {
             logger.warning("cannot raise a worker to the daemon's priority; jobs run at the background nice",
                            metadata: ["event": "raise_failed", "errno": "\(errnoName(e))"])
+        }
+        if workerGone {
+            logger.warning("a worker ended before its job; its pid was reniced, possibly after reuse by another process",
+                           metadata: ["event": "raise_after_exit", "worker": "\(worker.id)", "pid": "\(worker.pid)"])
         }
     }
 
@@ -271,11 +275,15 @@ private final class PoolLoop {
     /// report will come) is answered as a sandbox failure at once.
     /// - Parameter timerExpired: the deadline timer fired: it is disarmed from now on, in the
     ///   same critical section that takes the hand-offs it covered.
-    func absorbHandoffs(timerExpired: Bool = false) {
-        let handed = executor.shared.withLock { s in
+    /// - Returns: the idle workers, read in the same critical section: every worker is then
+    ///   either adopted here or idle in what is returned, and `pollOnce` polls both (a worker
+    ///   `execute` takes later is taken from that idle set, whose sockets are polled).
+    @discardableResult
+    func absorbHandoffs(timerExpired: Bool = false) -> [WorkerHandle] {
+        let (handed, idle) = executor.shared.withLock { s in
             defer { s.handedOff.removeAll() }
             if timerExpired { s.timerArmedFor = .max }
-            return s.handedOff
+            return (s.handedOff, s.idle)
         }
         for h in handed {
             guard spawnerAlive else {
@@ -285,6 +293,7 @@ private final class PoolLoop {
             busy[h.worker.id] = Busy(worker: h.worker, submission: h.submission,
                                      decoder: FrameDecoder(maximumPayload: limits.maxFrameBytes))
         }
+        return idle
     }
 
     /// Takes the idle worker `id` out of the shared list; false when `execute` took it first.
@@ -418,7 +427,10 @@ private final class PoolLoop {
         if spawnerAlive { fds.append(pollfd(fd: spawner.controlFD, events: Int16(POLLIN), revents: 0)) }
         var owners: [(kind: UInt8, id: UInt32)] = []
         for (id, w) in starting { fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((0, id)) }
-        for w in executor.shared.withLock({ $0.idle }) {
+        // Hand-offs made since the loop's top are adopted (busy, below) in the same critical
+        // section that reads the idle set: the pool thread is not woken for a hand-off, so a
+        // worker that is in neither set here would have its answer go unnoticed.
+        for w in absorbHandoffs() {
             fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((1, w.id))
         }
         for (id, b) in busy { fds.append(pollfd(fd: b.worker.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((2, id)) }
@@ -625,8 +637,15 @@ private final class PoolLoop {
 
     func expireDeadlines() {
         let now = Monotonic.now()
-        for (id, job) in busy where job.submission.deadline <= now {
+        for (id, expired) in busy where expired.submission.deadline <= now {
             busy[id] = nil
+            var job = expired
+            // An answer that arrived before this check is served, not thrown away.
+            if case let .result(result)? = readResult(&job) {
+                answered[id] = "answered"
+                complete(job, result.outcome.verdict, compileNanos: result.compileNanos, executeNanos: result.executeNanos)
+                continue
+            }
             spawner.kill(job.worker)
             answered[id] = "killed: timeout"
             metrics?.recordKill("timeout")
