@@ -48,8 +48,8 @@ guard JITInstance.isSupported else {
 let jit: EngineFactory = { program in
     let machine = try JITInstance(program: DecodedProgram(program.blob), registers: program.registers,
                                   gas: program.gas, pc: program.pc) { program.setUp($0) }
-    // Kept so the worker can count the runs that went over to the interpreter (a chained
-    // charge that did not fit).
+    // Kept so that this fuzzing thread can count the runs that went over to the interpreter
+    // (a chained charge that did not fit) once the program is checked.
     Thread.current.threadDictionary["alcatraz.jit"] = machine
     return (machine, machine.memory)
 }

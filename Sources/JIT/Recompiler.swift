@@ -41,7 +41,8 @@ public struct CompiledProgram: @unchecked Sendable {
     let tables: PageBuffer
     /// Offset of the stub a memory fault is redirected to.
     let faultStub: Int
-    /// Offset of the stub that panics for the instruction index in edx (bad dynamic jumps).
+    /// Offset of the stub that panics at the dynamic jump whose instruction index is in the
+    /// context (`ContextLayout.djumpFrom`): the native table's entry for a bad target.
     let djumpPanic: Int
     /// The blocks whose prologue also pays for the blocks they are chained to, by first
     /// instruction (see `Recompiler.resolveCharges`).

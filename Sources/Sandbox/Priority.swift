@@ -54,14 +54,18 @@ public enum WorkerPriority {
         return value == -1 && errno != 0 ? 0 : value
     }
 
+    /// This process's nice and that plus `increment` (at most 19); nil when that is no lower.
+    static func pair(increment: UInt64) -> WorkerNice? {
+        let own = currentNice()
+        let pair = WorkerNice(foreground: own, background: Int32(min(19, Int64(own) + Int64(min(increment, 39)))))
+        return pair.background > pair.foreground ? pair : nil
+    }
+
     /// In the supervisor, before it starts the spawner: the pair for `increment`, if it will be
     /// able to raise each worker back to its own nice; else nil and why not (nil, nil when
     /// `increment` is 0 or the daemon already runs at nice 19).
     public static func plan(increment: UInt64) -> (WorkerNice?, problem: String?) {
-        guard increment > 0 else { return (nil, nil) }
-        let own = currentNice()
-        let pair = WorkerNice(foreground: own, background: Int32(min(19, Int64(own) + Int64(min(increment, 39)))))
-        guard pair.background > pair.foreground else { return (nil, nil) }
+        guard let pair = pair(increment: increment) else { return (nil, nil) }
         if hasNiceCapability() { return (pair, nil) }
         let unit = "LimitNICE=\(pair.foreground >= 0 ? "+" : "")\(pair.foreground)"
         if geteuid() == 0 {
@@ -93,11 +97,7 @@ public enum WorkerPriority {
     /// In the spawner, before it forks anything: lowers itself (every worker inherits it).
     /// - Returns: the RLIMIT_NICE workers keep: 0 when the supervisor raises them by capability.
     static func enterBackground(increment: UInt64) -> (backgroundNice: Int32?, workerRlimit: UInt64) {
-        guard increment > 0 else { return (nil, 0) }
-        let own = currentNice()
-        let pair = WorkerNice(foreground: own, background: Int32(min(19, Int64(own) + Int64(min(increment, 39)))))
-        guard pair.background > pair.foreground,
-              setpriority(which, 0, pair.background) == 0 else { return (nil, 0) }
+        guard let pair = pair(increment: increment), setpriority(which, 0, pair.background) == 0 else { return (nil, 0) }
         backgroundNice = pair.background
         // A capable supervisor (always so for a root one: `plan`) raises workers by
         // CAP_SYS_NICE, so they keep no room to raise themselves; an unprivileged one raises

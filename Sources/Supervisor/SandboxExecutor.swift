@@ -307,7 +307,7 @@ private final class PoolLoop {
 
     func run() {
         while !executor.isStopping {
-            absorbHandoffs()
+            // Hand-offs are adopted in `pollOnce`, before the poll set is built and after the poll.
             for submission in executor.takeInbox() { pending.push(submission) }
             replenish()
             dispatch()
@@ -398,7 +398,7 @@ private final class PoolLoop {
             let submission = pending.pop()!
             let frame = submission.frame
             executor.raise(worker)
-            if sendAll(worker.jobFD, frame) {
+            if sendAllNoSignal(worker.jobFD, frame) {
                 busy[worker.id] = Busy(worker: worker, submission: submission,
                                        decoder: FrameDecoder(maximumPayload: limits.maxFrameBytes))
             } else {
@@ -668,9 +668,6 @@ private final class PoolLoop {
             pending = keep
         }
     }
-
-    /// Writes all of `bytes` to a (blocking) job socket; false if the peer is gone.
-    func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool { sendAllNoSignal(fd, bytes) }
 }
 
 /// Writes all of `bytes` to a (blocking) job socket, without SIGPIPE; false if the peer is gone.
