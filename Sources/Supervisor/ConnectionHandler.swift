@@ -1,6 +1,7 @@
 // One client connection: framing, the handshake, and many requests in flight, each answered
 // once with its request id. All state here is confined to the channel's event loop; answers
-// computed elsewhere (the executor's thread) hop back onto it.
+// completed on another thread hop back onto it, those completed on this loop (a worker's
+// answer read by SandboxExecutor's handler here) are written at once.
 //
 // Malformed input (bad length, oversized length, unknown tag, truncated or trailing bytes,
 // garbage) gets one ProtocolError frame, then the connection is closed; nothing else is shared
@@ -169,8 +170,14 @@ final class ConnectionHandler: ChannelInboundHandler {
                              priority: request.priority, receivedAt: receivedAt, deadline: deadline) { result in
             // Counted before it is sent: a client holding the answer finds it in `Status`.
             service.recordVerdict(result.verdict, receivedAt: receivedAt)
-            eventLoop.execute {
+            // Workers' answers are read on the event loops (SandboxExecutor): on this one, the
+            // answer goes out at once, without a task hop.
+            if eventLoop.inEventLoop {
                 loop.value.deliver(.validationResult(result), id: id)
+            } else {
+                eventLoop.execute {
+                    loop.value.deliver(.validationResult(result), id: id)
+                }
             }
         }
         switch service.scheduler.submit(job) {

@@ -19,23 +19,25 @@ public enum Daemon {
         signal(SIGPIPE, SIG_IGN)
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         let metrics = DaemonMetrics()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.ioThreads)
         let executor: any JobExecutor
         if let injected {
             executor = injected
         } else {
             let path = config.workerExecutable.isEmpty ? defaultWorkerExecutable() : config.workerExecutable
             do {
-                executor = try SandboxExecutor(executablePath: path, limits: config.limits, metrics: metrics, logger: logger)
+                executor = try SandboxExecutor(executablePath: path, limits: config.limits, metrics: metrics, logger: logger,
+                                               eventLoops: group)
             } catch {
                 logger.critical("cannot start the worker pool", metadata: ["event": "startup_failed", "error": "\(error)",
                                                                             "worker_executable": "\(path)"])
+                try? await group.shutdownGracefully()
                 return 1
             }
         }
         let scheduler = Scheduler(executor: executor, limits: config.limits, weights: config.scheduler,
                                   observer: SchedulerObserver(queueChanged: { metrics.recordQueue($0) }))
         let service = SupervisorService(limits: config.limits, scheduler: scheduler, metrics: metrics, logger: logger)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.ioThreads)
         let code = await serve(config: config, logger: logger, signals: signals, executor: executor, scheduler: scheduler,
                                service: service, metrics: metrics, group: group)
         try? await group.shutdownGracefully()

@@ -1,25 +1,28 @@
 // The real executor: a pool of pre-forked, locked-down workers from the spawner, one job per
-// worker. One thread (the pool thread) owns the spawner connection and every worker; it sleeps
-// in poll(2) on the spawner's control socket, every worker's job socket and a socket that the
-// scheduler rings when it hands over a job. The poll timeout is the nearest job deadline.
-// The one exception to "the pool thread does everything": when an idle worker is there and the
-// job is small, `execute` writes the job to it on the caller's thread (the event loop), and the
-// pool thread adopts the busy worker when it next wakes. It is not woken for that: the worker's
-// answer (or its end) wakes it, since every idle worker's socket is in its poll set, and should
-// neither come before the job's deadline, a timer (timerfd) armed by `execute` does. That keeps
-// the pool thread, and the replacement spawn it would start, off the CPU while the job runs
-// (docs/benchmarks.md, "Daemon load").
+// worker. One thread (the pool thread) owns the spawner connection: it sleeps in poll(2) on the
+// spawner's control socket, the sockets of workers still locking down, a socket that the
+// scheduler rings when it hands over a job, and a timerfd; the poll timeout is the nearest job
+// deadline. Each ready worker's job socket is also a NIO channel on an event loop, whose
+// handler reads the worker's answer. When an idle worker is there and the job is small,
+// `execute` writes the job to it on the caller's thread (the event loop), so a request's
+// path is event loop -> worker -> event loop, without the pool thread or the replacement spawn
+// it requests on the CPU in between (docs/architecture.md, "Threads"; docs/benchmarks.md,
+// "Daemon load").
 //
 // Per worker: spawn request (with the worker's end of a job socket made here) -> `spawned`
 // (pidfd) -> ready byte (lockdown done)
-// -> job frame written -> result frame read, or the worker's end classified from the kernel's
-// report. A worker is never reused; a replacement is requested as soon as one is taken.
+// (its answer channel made, the worker idle) -> job frame written -> result frame read, or
+// the worker's end classified from the kernel's report. A worker is never reused; a
+// replacement is requested when the pool thread next wakes (at the latest, the used worker's
+// exit report).
 //
 // Verdict classes never mix: only a result frame the worker wrote gives `valid`/`invalid`.
 // A worker that dies, is killed (by us for the wall-clock timeout, by seccomp, by anyone) or
 // breaks the protocol gives an `error(...)`.
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import Sandbox
 import Synchronization
 import WireProtocol
@@ -29,24 +32,57 @@ import Glibc
 
 public final class SandboxExecutor: JobExecutor, Sendable {
     public let capacity: Int
-    private let inbox = Mutex<[Submission]>([])
-    /// Idle, locked-down workers, and jobs handed to them by `execute` on the caller's thread.
-    /// The pool thread publishes workers here once they are ready; `execute` takes one and
-    /// writes the job itself, saving the wake-up of the pool thread on the way to the worker.
+    /// Jobs for the pool thread (no idle worker at `execute`, or a big frame); `closed` once
+    /// the pool has stopped, when a late submission is answered `shuttingDown` at once.
+    private let inbox = Mutex<(items: [Submission], closed: Bool)>(([], false))
+    /// Idle workers and the jobs in flight, shared by the pool thread, `execute` (on the
+    /// caller's thread) and the event loop that reads the workers' answers.
     fileprivate let shared = Mutex<SharedWorkers>(SharedWorkers())
 
     struct SharedWorkers: Sendable {
+        /// Ready workers without a job, each watched by its `WorkerAnswerHandler`.
         var idle: [WorkerHandle] = []
-        /// Taken by `execute`, the job written (or being written) to the worker: the pool thread
-        /// adopts them as busy before it looks at any worker's socket.
-        var handedOff: [(worker: WorkerHandle, submission: Submission)] = []
+        /// Every job written (or being written) to a worker and not answered yet, by worker id.
+        /// Whoever removes a job here answers it: the event loop (the result, or the socket's
+        /// end once the exit report is in), the pool thread (the exit report once the socket
+        /// has ended, the deadline, the spawner's death, shutdown). So every job is answered
+        /// exactly once.
+        var jobs: [UInt32: ActiveJob] = [:]
+        /// Workers the event loop found breaking the job protocol: the pool thread kills them
+        /// (it owns the spawner connection, which keeps the record of supervisor kills).
+        var toKill: [WorkerHandle] = []
         /// When `deadlineTimer` expires, .max when it is not armed (or its expiry was seen):
-        /// a job handed off with an earlier deadline re-arms it.
+        /// a job with an earlier deadline re-arms it.
         var timerArmedFor: UInt64 = .max
+        /// Set when the pool stops: no job is registered after that.
+        var stopped = false
     }
 
-    /// Wakes the pool thread at the deadline of a job handed off by `execute` (see above);
-    /// nil without timerfd, and then `execute` wakes the pool thread for every hand-off.
+    /// A job in flight on `worker`. A worker that ends without a result is classified from the
+    /// spawner's exit report, once its socket has ended too (so a result written just before
+    /// the exit is never missed): the second of the two events completes the job.
+    struct ActiveJob: Sendable {
+        var worker: WorkerHandle
+        var submission: Submission
+        var socketClosed = false
+        var report: WorkerExitReport?
+        /// When the pool thread killed the worker at the job's deadline. The job stays in the
+        /// table until the worker's end is known: a result it wrote before the kill still
+        /// wins; otherwise the answer is `timedOut`.
+        var killedAt: UInt64?
+
+        /// When the pool thread acts on this job: at its deadline it kills the worker; a
+        /// second later, it answers `timedOut` whatever has been seen (a backstop that should
+        /// never be needed). A worker whose exit report is in, whose socket is still being
+        /// read, also gets that second.
+        var expiry: UInt64 {
+            if let killedAt { return killedAt &+ 1_000_000_000 }
+            return report == nil ? submission.deadline : submission.deadline &+ 1_000_000_000
+        }
+    }
+
+    /// Wakes the pool thread at the deadline of a job it has not seen yet (see above); nil
+    /// without timerfd, and then `execute` wakes the pool thread for every hand-off.
     fileprivate let deadlineTimer = DeadlineTimer()
 
     /// Jobs whose frame is at most this big are written by `execute` directly (a Unix socket's
@@ -63,7 +99,11 @@ public final class SandboxExecutor: JobExecutor, Sendable {
     /// nil when off. Each worker is raised to `foreground` right before its job is written.
     fileprivate let nice: WorkerNice?
     private let raiseFailed = Atomic<Bool>(false)
-    private let logger: Logger
+    fileprivate let logger: Logger
+    fileprivate let metrics: DaemonMetrics?
+    fileprivate let limits: Limits
+    /// The event loops that read the workers' answers.
+    fileprivate let eventLoops: any EventLoopGroup
 
     struct Submission: Sendable {
         var job: WorkerJob
@@ -74,16 +114,20 @@ public final class SandboxExecutor: JobExecutor, Sendable {
     }
 
     /// Starts the spawner and the pool thread, and waits until one worker has locked down.
+    /// - Parameter eventLoops: where each worker's answer is read (a NIO channel per worker).
     /// - Throws: `SupervisorError.sandbox` when the spawner cannot start or a worker cannot
     ///   lock down (with the kernel's reason and a hint).
     public init(executablePath: String, limits: Limits, metrics: DaemonMetrics?, logger: Logger,
-                startupTimeoutSeconds: Double = 10) throws(SupervisorError) {
+                eventLoops: any EventLoopGroup, startupTimeoutSeconds: Double = 10) throws(SupervisorError) {
         capacity = Int(limits.workers)
         self.logger = logger
+        self.metrics = metrics
+        self.eventLoops = eventLoops
         let (nice, problem) = WorkerPriority.plan(increment: limits.backgroundNice)
         if let problem { logger.warning("\(problem)", metadata: ["event": "background_nice_off"]) }
         self.nice = nice
         let limits = { var l = limits; if nice == nil { l.backgroundNice = 0 }; return l }()
+        self.limits = limits
         var pipeFDs: [Int32] = [-1, -1]
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         guard socketpair(AF_UNIX, type, 0, &pipeFDs) == 0 else {
@@ -102,6 +146,8 @@ public final class SandboxExecutor: JobExecutor, Sendable {
                 spawner = try SpawnerClient(executablePath: executablePath, limits: limits.resourceLimits)
             } catch {
                 startup.finish(error: "\(error)")
+                inbox.withLock { $0.closed = true }
+                shared.withLock { $0.stopped = true }
                 stopped.signal()
                 return
             }
@@ -126,13 +172,12 @@ public final class SandboxExecutor: JobExecutor, Sendable {
         let frame = Frame.encode(WorkerMessage.job(job))
         let submission = Submission(job: job, frame: frame, deadline: deadline, completion: completion)
         if frame.count <= SandboxExecutor.directWriteLimit && !isStopping {
-            // Registered as handed off before the write, so that the pool thread never takes the
-            // worker's answer for the end of an idle worker.
+            // Registered as a job in flight before the write, so that its answer always finds it.
             var mustWake = deadlineTimer == nil
             let worker = shared.withLock { s -> WorkerHandle? in
-                guard !s.idle.isEmpty else { return nil }
+                guard !s.stopped, !s.idle.isEmpty else { return nil }
                 let w = s.idle.removeFirst()
-                s.handedOff.append((w, submission))
+                s.jobs[w.id] = ActiveJob(worker: w, submission: submission)
                 if deadline < s.timerArmedFor, let deadlineTimer {
                     if deadlineTimer.arm(at: deadline) { s.timerArmedFor = deadline } else { mustWake = true }
                 }
@@ -140,14 +185,19 @@ public final class SandboxExecutor: JobExecutor, Sendable {
             }
             if let worker {
                 raise(worker)
-                // A failed write means the worker is gone: the pool thread sees its socket closed
-                // and its exit report, and answers with the worker's end (an error, not a verdict).
+                // A failed write means the worker is gone: its socket's end and its exit report
+                // answer the job with the worker's end (an error, not a verdict).
                 _ = sendAllNoSignal(worker.jobFD, frame)
                 if mustWake { wake() }
                 return
             }
         }
-        inbox.withLock { $0.append(submission) }
+        let accepted = inbox.withLock { s -> Bool in
+            if s.closed { return false }
+            s.items.append(submission)
+            return true
+        }
+        guard accepted else { return completion(ExecutionResult(verdict: .error(.shuttingDown))) }
         wake()
     }
 
@@ -171,14 +221,227 @@ public final class SandboxExecutor: JobExecutor, Sendable {
         }
     }
 
-    fileprivate func takeInbox() -> [Submission] { inbox.withLock { s in defer { s = [] }; return s } }
+    /// The inbox's submissions; with `close`, later ones are refused (answered `shuttingDown`).
+    fileprivate func takeInbox(close: Bool = false) -> [Submission] {
+        inbox.withLock { s in
+            defer { s.items = [] }
+            if close { s.closed = true }
+            return s.items
+        }
+    }
     fileprivate var isStopping: Bool { stopping.load(ordering: .relaxed) }
     fileprivate func setReady(_ n: Int) { ready.store(n, ordering: .relaxed) }
     fileprivate var wakeDescriptor: Int32 { wakeRead }
 
-    private func wake() {
+    fileprivate func wake() {
         var one: UInt8 = 1
         _ = write(wakeWrite, &one, 1)  // EAGAIN when full: the loop is awake anyway
+    }
+
+    // MARK: The answer path (on an event loop)
+
+    /// Makes `worker`'s socket a NIO channel whose handler reads its answer, and publishes the
+    /// worker as idle. Called by the pool thread when the worker turns ready, so the channel's
+    /// set-up is never on a request's path. The channel has its own descriptor (a duplicate):
+    /// the pool thread and `execute` keep writing jobs on `worker.jobFD`.
+    fileprivate func watch(_ worker: WorkerHandle) -> Bool {
+        let fd = fcntl(worker.jobFD, F_DUPFD_CLOEXEC, 0)
+        guard fd >= 0 else {
+            logger.error("cannot watch a worker", metadata: ["event": "worker_watch_failed", "errno": "\(errnoName(errno))"])
+            return false
+        }
+        shared.withLock { $0.idle.append(worker) }
+        let maximumPayload = limits.maxFrameBytes
+        let channel = ClientBootstrap(group: eventLoops)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        WorkerAnswerHandler(executor: self, worker: worker, maximumPayload: maximumPayload))
+                }
+            }
+            .withConnectedSocket(fd)
+        channel.whenFailure { [self] error in
+            // NIO closes the descriptor. Without a watcher the worker cannot be used.
+            logger.error("cannot watch a worker", metadata: ["event": "worker_watch_failed", "error": "\(error)"])
+            workerBroken(worker, "its answer channel failed: \(error)")
+        }
+        return true
+    }
+
+    /// The job in flight on `worker`, taken out of the table. Matched by identity, not by id:
+    /// a restarted spawner numbers its workers from 1 again, and a channel of a worker of the
+    /// old spawner must never act on a new worker's job.
+    fileprivate static func takeJob(_ s: inout SharedWorkers, _ worker: WorkerHandle) -> ActiveJob? {
+        guard let job = s.jobs[worker.id], job.worker === worker else { return nil }
+        s.jobs[worker.id] = nil
+        return job
+    }
+
+    /// Takes `worker` out of the idle list; false when it is not there (by identity).
+    private static func takeIdle(_ s: inout SharedWorkers, _ worker: WorkerHandle) -> Bool {
+        guard let i = s.idle.firstIndex(where: { $0 === worker }) else { return false }
+        s.idle.remove(at: i)
+        return true
+    }
+
+    /// A complete frame from `worker`: the answer to its job, or a broken protocol.
+    fileprivate func workerAnswered(_ worker: WorkerHandle, _ payload: [UInt8]) {
+        guard let job = shared.withLock({ SandboxExecutor.takeJob(&$0, worker) }) else {
+            // No job in flight: an idle worker wrote before its job, or the job was already
+            // answered.
+            workerBroken(worker, "it wrote before its job")
+            return
+        }
+        let message: String
+        do throws(WireError) {
+            if case let .result(result) = try WorkerMessage.decode(payload) {
+                if result.jobId == job.submission.job.jobId {
+                    complete(job, result.outcome.verdict, compileNanos: result.compileNanos, executeNanos: result.executeNanos)
+                    return
+                }
+                message = "result for job \(result.jobId), expected \(job.submission.job.jobId)"
+            } else {
+                message = "a job message from the worker"
+            }
+        } catch {
+            message = "\(error)"
+        }
+        protocolBroken(job, message)
+    }
+
+    /// `worker` broke the job protocol (a bad frame, or a frame while idle): its job gets an
+    /// error, and the pool thread kills it.
+    fileprivate func workerBroken(_ worker: WorkerHandle, _ message: String) {
+        let (job, wasIdle) = shared.withLock { s -> (ActiveJob?, Bool) in
+            if let job = SandboxExecutor.takeJob(&s, worker) { return (job, false) }
+            guard SandboxExecutor.takeIdle(&s, worker) else { return (nil, false) }
+            s.toKill.append(worker)
+            return (nil, true)
+        }
+        if let job { return protocolBroken(job, message) }
+        if wasIdle {
+            logger.warning("idle worker lost", metadata: ["event": "worker_lost", "worker": "\(worker.id)", "detail": "\(message)"])
+            wake()
+        }
+    }
+
+    private func protocolBroken(_ job: ActiveJob, _ message: String) {
+        shared.withLock { $0.toKill.append(job.worker) }
+        wake()
+        metrics?.recordKill("protocol")
+        logger.error("worker broke the job protocol", metadata: ["event": "worker_protocol", "detail": "\(message)"])
+        complete(job, .error(.internal(message: "worker protocol: \(message)")))
+    }
+
+    /// `worker`'s socket ended (on its event loop). A job in flight is answered from the exit
+    /// report, now if it is in, else when it comes; an idle worker is lost.
+    fileprivate func workerSocketClosed(_ worker: WorkerHandle) {
+        enum Found { case none, job(ActiveJob, WorkerExitReport), idle }
+        let found = shared.withLock { s -> Found in
+            if var job = s.jobs[worker.id], job.worker === worker {
+                if let report = job.report {
+                    s.jobs[worker.id] = nil
+                    return .job(job, report)
+                }
+                job.socketClosed = true
+                s.jobs[worker.id] = job
+                return .none
+            }
+            return SandboxExecutor.takeIdle(&s, worker) ? .idle : .none
+        }
+        switch found {
+        case .none: break
+        case let .job(job, report): classifyAndComplete(job, report)
+        case .idle:
+            // Its exit report follows; the pool thread replaces it.
+            logger.warning("idle worker lost", metadata: ["event": "worker_lost", "worker": "\(worker.id)"])
+            wake()
+        }
+    }
+
+    fileprivate func complete(_ job: ActiveJob, _ verdict: Verdict, compileNanos: UInt64 = 0, executeNanos: UInt64 = 0) {
+        job.submission.completion(ExecutionResult(verdict: verdict, compileMicros: compileNanos / 1000,
+                                                  executeMicros: executeNanos / 1000))
+    }
+
+    /// Answers a job whose worker ended without a result, from the kernel's report of its end.
+    fileprivate func classifyAndComplete(_ job: ActiveJob, _ report: WorkerExitReport) {
+        let outcome = WorkerOutcome.classify(report, limits: limits.resourceLimits, killedBySupervisor: job.killedAt != nil)
+        let verdict: Verdict
+        switch outcome {
+        case .timedOut:
+            verdict = .error(.timedOut)
+        case let .seccompViolation(call):
+            metrics?.recordKill("seccomp")
+            verdict = .error(.sandboxFailure(message: "seccomp violation\(call.map { ": system call \($0)" } ?? "")"))
+        case .cpuLimit:
+            metrics?.recordKill("cpu_limit")
+            verdict = .error(.timedOut)
+        case .memoryLimit:
+            metrics?.recordKill("memory_limit")
+            verdict = .error(.internal(message: "the worker exceeded its memory budget"))
+        case let .killedBySignal(signal):
+            metrics?.recordKill("signal")
+            verdict = .error(.workerDied(signal: UInt32(bitPattern: signal)))
+        case let .exited(code):
+            verdict = .error(.internal(message: "the worker exited with code \(code) without a result"))
+        case let .lockdownFailed(step, _):
+            verdict = .error(.sandboxFailure(message: "lockdown failed at \(step)"))
+        case let .protocolError(message):
+            verdict = .error(.internal(message: message))
+        }
+        if job.killedAt == nil {  // a timeout was logged when the worker was killed
+            logger.warning("worker ended without a result", metadata: ["event": "worker_died", "worker": "\(report.workerID)",
+                                                                       "outcome": "\(outcome)", "job": "\(job.submission.job.jobId)"])
+        }
+        complete(job, verdict)
+    }
+}
+
+/// Reads one worker's answer on an event loop: the worker's job socket as a NIO channel, made
+/// when the worker turns ready. The answer thus wakes the event loop that sends it to the
+/// client, and nothing else (docs/architecture.md, "Threads").
+private final class WorkerAnswerHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    let executor: SandboxExecutor
+    let worker: WorkerHandle
+    var decoder: FrameDecoder
+    var done = false
+
+    init(executor: SandboxExecutor, worker: WorkerHandle, maximumPayload: UInt32) {
+        self.executor = executor
+        self.worker = worker
+        decoder = FrameDecoder(maximumPayload: maximumPayload)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !done else { return }
+        let buffer = unwrapInboundIn(data)
+        do throws(WireError) {
+            try decoder.feed(ArraySlice(buffer.readableBytesView))
+        } catch {
+            done = true
+            executor.workerBroken(worker, "\(error)")
+            context.close(promise: nil)
+            return
+        }
+        guard let payload = decoder.nextFrame() else { return }
+        done = true
+        executor.workerAnswered(worker, payload)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            done = true
+            executor.workerSocketClosed(worker)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }
 
@@ -227,12 +490,6 @@ public enum SupervisorError: Error, CustomStringConvertible {
 
 /// Everything the pool thread owns. Never touched from another thread.
 private final class PoolLoop {
-    struct Busy {
-        var worker: WorkerHandle
-        var submission: SandboxExecutor.Submission
-        var decoder: FrameDecoder
-    }
-
     unowned let executor: SandboxExecutor
     var spawner: SpawnerClient
     let executablePath: String
@@ -243,16 +500,12 @@ private final class PoolLoop {
 
     var spawnsRequested = 0
     var starting: [UInt32: WorkerHandle] = [:]
-    var busy: [UInt32: Busy] = [:]
-    /// Job socket closed without a result: the exit report decides the error.
-    var awaitingExit: [UInt32: Busy] = [:]
-    /// Already answered (result, or timed out); their exit reports are only logged.
+    /// Workers this thread ended or gave up on (timed out, killed, failed); their exit reports
+    /// are only logged.
     var answered: [UInt32: String] = [:]
     var pending = FIFO<SandboxExecutor.Submission>()
     var spawnBackoffUntil: UInt64 = 0
     var spawnerAlive = true
-    /// Receive buffer for job sockets, reused (results are small; big ones take several reads).
-    var receiveBuffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     init(executor: SandboxExecutor, spawner: SpawnerClient, executablePath: String, limits: Limits,
          metrics: DaemonMetrics?, logger: Logger, startup: StartupSignal) {
@@ -270,30 +523,13 @@ private final class PoolLoop {
 
     func clearIdle() { executor.shared.withLock { $0.idle.removeAll() } }
 
-    /// Adopts the jobs `execute` wrote to idle workers on its own thread: they are busy now.
-    /// A job handed to a worker just as the spawner died (the worker dies with it, and no exit
-    /// report will come) is answered as a sandbox failure at once.
-    /// - Parameter timerExpired: the deadline timer fired: it is disarmed from now on, in the
-    ///   same critical section that takes the hand-offs it covered.
-    /// - Returns: the idle workers, read in the same critical section: every worker is then
-    ///   either adopted here or idle in what is returned, and `pollOnce` polls both (a worker
-    ///   `execute` takes later is taken from that idle set, whose sockets are polled).
-    @discardableResult
-    func absorbHandoffs(timerExpired: Bool = false) -> [WorkerHandle] {
-        let (handed, idle) = executor.shared.withLock { s in
-            defer { s.handedOff.removeAll() }
-            if timerExpired { s.timerArmedFor = .max }
-            return (s.handedOff, s.idle)
+    /// Takes every job in flight out of the shared table (each then answered by the caller).
+    func takeAllJobs(stop: Bool = false) -> [SandboxExecutor.ActiveJob] {
+        executor.shared.withLock { s in
+            defer { s.jobs = [:] }
+            if stop { s.stopped = true }
+            return Array(s.jobs.values)
         }
-        for h in handed {
-            guard spawnerAlive else {
-                h.submission.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: "the spawner died"))))
-                continue
-            }
-            busy[h.worker.id] = Busy(worker: h.worker, submission: h.submission,
-                                     decoder: FrameDecoder(maximumPayload: limits.maxFrameBytes))
-        }
-        return idle
     }
 
     /// Takes the idle worker `id` out of the shared list; false when `execute` took it first.
@@ -307,24 +543,28 @@ private final class PoolLoop {
 
     func run() {
         while !executor.isStopping {
-            // Hand-offs are adopted in `pollOnce`, before the poll set is built and after the poll.
             for submission in executor.takeInbox() { pending.push(submission) }
+            killBroken()
             replenish()
             dispatch()
             executor.setReady(idleCount)
             pollOnce()
         }
-        absorbHandoffs()
-        for submission in executor.takeInbox() { pending.push(submission) }
+        for submission in executor.takeInbox(close: true) { pending.push(submission) }
         while let submission = pending.pop() { submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
-        for (_, job) in busy { job.submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
-        for (_, job) in awaitingExit { job.submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
-        busy = [:]
-        awaitingExit = [:]
+        for job in takeAllJobs(stop: true) { job.submission.completion(ExecutionResult(verdict: .error(.shuttingDown))) }
         clearIdle()
         starting = [:]
         spawner.shutdown()
         executor.setReady(0)
+    }
+
+    /// Kills the workers the event loop found breaking the protocol.
+    func killBroken() {
+        let broken = executor.shared.withLock { s in defer { s.toKill = [] }; return s.toKill }
+        for worker in broken where spawner.kill(worker) == 0 {
+            answered[worker.id] = "killed: protocol"
+        }
     }
 
     // MARK: Spawning
@@ -367,13 +607,10 @@ private final class PoolLoop {
         spawnBackoffUntil = Monotonic.now() + 200_000_000
         startup.finish(error: "the spawner died: \(reason)")
         let message = "the spawner died: \(reason)"
+        // The spawner's death kills its workers (PDEATHSIG), and no exit report will come:
+        // never hand a job to one of them, and answer the jobs they had.
         clearIdle()
-        absorbHandoffs()
-        for (_, job) in busy { job.submission.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message)))) }
-        for (_, job) in awaitingExit { job.submission.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message)))) }
-        busy = [:]
-        awaitingExit = [:]
-        // The spawner's death kills its workers (PDEATHSIG): never hand a job to one of them.
+        for job in takeAllJobs() { job.submission.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message)))) }
         starting = [:]
         spawnsRequested = 0
         while let s = pending.pop() { s.completion(ExecutionResult(verdict: .error(.sandboxFailure(message: message)))) }
@@ -393,16 +630,21 @@ private final class PoolLoop {
     // MARK: Jobs
 
     func dispatch() {
-        while !pending.isEmpty,
-              let worker = executor.shared.withLock({ s -> WorkerHandle? in s.idle.isEmpty ? nil : s.idle.removeFirst() }) {
-            let submission = pending.pop()!
-            let frame = submission.frame
+        while !pending.isEmpty {
+            // The job is registered in flight in the same critical section that takes the worker.
+            let taken = executor.shared.withLock { s -> (WorkerHandle, SandboxExecutor.Submission)? in
+                guard !s.idle.isEmpty else { return nil }
+                let w = s.idle.removeFirst()
+                let submission = pending.pop()!
+                s.jobs[w.id] = SandboxExecutor.ActiveJob(worker: w, submission: submission)
+                return (w, submission)
+            }
+            guard let (worker, submission) = taken else { return }
             executor.raise(worker)
-            if sendAllNoSignal(worker.jobFD, frame) {
-                busy[worker.id] = Busy(worker: worker, submission: submission,
-                                       decoder: FrameDecoder(maximumPayload: limits.maxFrameBytes))
-            } else {
-                // The idle worker is gone (its exit report will be logged); try the next one.
+            if !sendAllNoSignal(worker.jobFD, submission.frame) {
+                // The idle worker is gone (its exit report will be logged); the job goes back to
+                // the front of the queue, unless its socket's end and report already answered it.
+                guard executor.shared.withLock({ SandboxExecutor.takeJob(&$0, worker) }) != nil else { continue }
                 logger.warning("idle worker lost before its job", metadata: ["event": "worker_lost", "worker": "\(worker.id)"])
                 answered[worker.id] = "lost before its job"
                 var requeue = FIFO<SandboxExecutor.Submission>()
@@ -413,33 +655,24 @@ private final class PoolLoop {
         }
     }
 
-    func complete(_ busy: Busy, _ verdict: Verdict, compileNanos: UInt64 = 0, executeNanos: UInt64 = 0) {
-        busy.submission.completion(ExecutionResult(verdict: verdict, compileMicros: compileNanos / 1000,
-                                                   executeMicros: executeNanos / 1000))
-    }
-
     // MARK: The poll loop
 
     func pollOnce() {
         // Fixed slots: 0 the wake socket, 1 the deadline timer (-1: ignored by poll), 2 the spawner.
+        // Workers' answers are read on the event loop (`WorkerAnswerHandler`), not here.
         var fds: [pollfd] = [pollfd(fd: executor.wakeDescriptor, events: Int16(POLLIN), revents: 0),
                              pollfd(fd: executor.deadlineTimer?.descriptor ?? -1, events: Int16(POLLIN), revents: 0)]
         if spawnerAlive { fds.append(pollfd(fd: spawner.controlFD, events: Int16(POLLIN), revents: 0)) }
-        var owners: [(kind: UInt8, id: UInt32)] = []
-        for (id, w) in starting { fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((0, id)) }
-        // Hand-offs made since the loop's top are adopted (busy, below) in the same critical
-        // section that reads the idle set: the pool thread is not woken for a hand-off, so a
-        // worker that is in neither set here would have its answer go unnoticed.
-        for w in absorbHandoffs() {
-            fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((1, w.id))
-        }
-        for (id, b) in busy { fds.append(pollfd(fd: b.worker.jobFD, events: Int16(POLLIN), revents: 0)); owners.append((2, id)) }
+        var owners: [UInt32] = []
+        for (id, w) in starting { fds.append(pollfd(fd: w.jobFD, events: Int16(POLLIN), revents: 0)); owners.append(id) }
         let fixed = spawnerAlive ? 3 : 2
 
         let now = Monotonic.now()
-        var nearest = UInt64.max
-        for (_, b) in busy { nearest = min(nearest, b.submission.deadline) }
-        for (_, b) in awaitingExit { nearest = min(nearest, b.submission.deadline) }
+        // The deadlines of the jobs in flight. A job registered after this arms the deadline
+        // timer itself when its deadline is earlier than the one the timer is armed for.
+        var nearest = executor.shared.withLock { s in
+            s.jobs.values.reduce(UInt64.max) { min($0, $1.expiry) }
+        }
         if pending.count > 0 { nearest = min(nearest, now + 10_000_000) }  // re-check pending deadlines
         if spawnBackoffUntil > now { nearest = min(nearest, spawnBackoffUntil) }
         let timeout: Int32 = nearest == .max ? -1 : Int32(clamping: (nearest > now ? nearest - now : 0) / 1_000_000 + 1)
@@ -451,18 +684,14 @@ private final class PoolLoop {
             var sink = [UInt8](repeating: 0, count: 256)
             while read(executor.wakeDescriptor, &sink, sink.count) > 0 {}
         }
-        let timerExpired = fds[1].revents != 0
-        if timerExpired { executor.deadlineTimer?.drain() }
-        // Jobs written to idle workers while this thread slept: before any worker's socket is
-        // read, so that an answer is never taken for an idle worker's end.
-        absorbHandoffs(timerExpired: timerExpired)
+        if fds[1].revents != 0 {
+            // Disarmed from now on: the next job with a deadline arms it again.
+            executor.deadlineTimer?.drain()
+            executor.shared.withLock { $0.timerArmedFor = .max }
+        }
         if spawnerAlive && fds[2].revents != 0 { controlEvent() }
-        for (index, owner) in owners.enumerated() where fds[fixed + index].revents != 0 {
-            switch owner.kind {
-            case 0: startingReadable(owner.id)
-            case 1: readyReadable(owner.id)
-            default: busyReadable(owner.id)
-            }
+        for (index, id) in owners.enumerated() where fds[fixed + index].revents != 0 {
+            startingReadable(id)
         }
         expireDeadlines()
     }
@@ -497,8 +726,12 @@ private final class PoolLoop {
             return
         }
         if n == 1 && byte == 0x52 {  // 'R': lockdown complete (Sandbox's WorkerHello.ready)
-            executor.shared.withLock { $0.idle.append(worker) }
-            startup.finish(error: nil)
+            if executor.watch(worker) {
+                startup.finish(error: nil)
+            } else {
+                _ = spawner.kill(worker)
+                answered[id] = "killed: not watched"
+            }
             return
         }
         answered[id] = "lockdown failed"
@@ -506,86 +739,35 @@ private final class PoolLoop {
             "a worker closed its job socket before being ready")
     }
 
-    func readyReadable(_ id: UInt32) {
-        if busy[id] != nil { return busyReadable(id) }   // handed a job since the poll began
-        guard removeIdle(id) else {
-            // `execute` took it after this iteration's handoffs were adopted.
-            absorbHandoffs()
-            if busy[id] != nil { busyReadable(id) }
-            return
-        }
-        answered[id] = "idle worker ended or wrote before a job"
-        logger.warning("idle worker lost", metadata: ["event": "worker_lost", "worker": "\(id)"])
-    }
-
-    func busyReadable(_ id: UInt32) {
-        guard var job = busy[id] else { return }
-        switch readResult(&job) {
-        case .none:
-            busy[id] = job
-        case let .result(result)?:
-            busy[id] = nil
-            answered[id] = "answered"
-            complete(job, result.outcome.verdict, compileNanos: result.compileNanos, executeNanos: result.executeNanos)
-        case let .broken(message)?:
-            busy[id] = nil
-            spawner.kill(job.worker)
-            answered[id] = "killed: protocol"
-            metrics?.recordKill("protocol")
-            logger.error("worker broke the job protocol", metadata: ["event": "worker_protocol", "detail": "\(message)"])
-            complete(job, .error(.internal(message: "worker protocol: \(message)")))
-        case .closed?:
-            busy[id] = nil
-            awaitingExit[id] = job
-        }
-    }
-
-    enum ReadOutcome { case result(WorkerResult), broken(String), closed }
-
-    /// Reads what the job socket holds without blocking: nil when the result is not complete yet.
-    func readResult(_ job: inout Busy) -> ReadOutcome? {
-        while true {
-            let n = receiveBuffer.withUnsafeMutableBytes { recv(job.worker.jobFD, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n == 0 { return .closed }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
-                return .closed
-            }
-            do throws(WireError) {
-                try job.decoder.feed(receiveBuffer[0..<n])
-            } catch {
-                return .broken("\(error)")
-            }
-            if let payload = job.decoder.nextFrame() {
-                do throws(WireError) {
-                    guard case let .result(result) = try WorkerMessage.decode(payload) else {
-                        return .broken("a job message from the worker")
-                    }
-                    guard result.jobId == job.submission.job.jobId else {
-                        return .broken("result for job \(result.jobId), expected \(job.submission.job.jobId)")
-                    }
-                    return .result(result)
-                } catch {
-                    return .broken("\(error)")
-                }
-            }
-        }
-    }
-
     func workerExited(_ report: WorkerExitReport) {
         let id = report.workerID
-        if var job = busy.removeValue(forKey: id) {
-            // The result may still sit in the socket buffer: the exit report can overtake it.
-            if case let .result(result)? = readResult(&job) {
-                answered[id] = "answered"
-                complete(job, result.outcome.verdict, compileNanos: result.compileNanos, executeNanos: result.executeNanos)
-                return
+        enum Found { case job(SandboxExecutor.ActiveJob), waiting, idle, none }
+        let found = executor.shared.withLock { s -> Found in
+            if var job = s.jobs[id] {
+                // A result written just before the exit may still be unread: the job is
+                // answered when the socket has ended too (`workerSocketClosed`).
+                guard job.socketClosed else {
+                    job.report = report
+                    s.jobs[id] = job
+                    return .waiting
+                }
+                s.jobs[id] = nil
+                return .job(job)
             }
-            classifyAndComplete(job, report)
-        } else if let job = awaitingExit.removeValue(forKey: id) {
-            classifyAndComplete(job, report)
-        } else if let note = answered.removeValue(forKey: id) {
+            guard let i = s.idle.firstIndex(where: { $0.id == id }) else { return .none }
+            s.idle.remove(at: i)
+            return .idle
+        }
+        switch found {
+        case let .job(job): executor.classifyAndComplete(job, report)
+        case .waiting: break
+        case .idle:
+            logger.warning("idle worker exited", metadata: ["event": "worker_lost", "worker": "\(id)", "status": "\(report.waitStatus)"])
+        case .none:
+            if starting.removeValue(forKey: id) != nil {
+                logger.warning("starting worker exited", metadata: ["event": "worker_lost", "worker": "\(id)", "status": "\(report.waitStatus)"])
+            }
+            let note = answered.removeValue(forKey: id) ?? "answered"
             if report.terminatingSignal != nil || report.exitCode != 0 {
                 let outcome = WorkerOutcome.classify(report, limits: limits.resourceLimits, killedBySupervisor: note == "killed: timeout")
                 if note == "lockdown failed" {
@@ -595,70 +777,35 @@ private final class PoolLoop {
                     logger.debug("worker ended abnormally after answering", metadata: ["event": "worker_exit", "outcome": "\(outcome)"])
                 }
             }
-        } else if starting.removeValue(forKey: id) == nil && !removeIdle(id) {
-            // Neither starting nor idle: `execute` handed it a job after this iteration's
-            // handoffs were adopted. Adopt it now and let the report decide that job.
-            absorbHandoffs()
-            if let job = busy.removeValue(forKey: id) { classifyAndComplete(job, report) }
-        } else {
-            logger.warning("idle worker exited", metadata: ["event": "worker_lost", "worker": "\(id)", "status": "\(report.waitStatus)"])
         }
-    }
-
-    func classifyAndComplete(_ job: Busy, _ report: WorkerExitReport) {
-        let outcome = WorkerOutcome.classify(report, limits: limits.resourceLimits, killedBySupervisor: false)
-        let verdict: Verdict
-        switch outcome {
-        case .timedOut:
-            verdict = .error(.timedOut)
-        case let .seccompViolation(call):
-            metrics?.recordKill("seccomp")
-            verdict = .error(.sandboxFailure(message: "seccomp violation\(call.map { ": system call \($0)" } ?? "")"))
-        case .cpuLimit:
-            metrics?.recordKill("cpu_limit")
-            verdict = .error(.timedOut)
-        case .memoryLimit:
-            metrics?.recordKill("memory_limit")
-            verdict = .error(.internal(message: "the worker exceeded its memory budget"))
-        case let .killedBySignal(signal):
-            metrics?.recordKill("signal")
-            verdict = .error(.workerDied(signal: UInt32(bitPattern: signal)))
-        case let .exited(code):
-            verdict = .error(.internal(message: "the worker exited with code \(code) without a result"))
-        case let .lockdownFailed(step, _):
-            verdict = .error(.sandboxFailure(message: "lockdown failed at \(step)"))
-        case let .protocolError(message):
-            verdict = .error(.internal(message: message))
-        }
-        logger.warning("worker ended without a result", metadata: ["event": "worker_died", "worker": "\(report.workerID)",
-                                                                   "outcome": "\(outcome)", "job": "\(job.submission.job.jobId)"])
-        complete(job, verdict)
     }
 
     func expireDeadlines() {
         let now = Monotonic.now()
-        for (id, expired) in busy where expired.submission.deadline <= now {
-            busy[id] = nil
-            var job = expired
-            // An answer that arrived before this check is served, not thrown away.
-            if case let .result(result)? = readResult(&job) {
-                answered[id] = "answered"
-                complete(job, result.outcome.verdict, compileNanos: result.compileNanos, executeNanos: result.executeNanos)
-                continue
+        // At its deadline a job's worker is killed, and the job stays in flight until the
+        // worker's end is known (see `ActiveJob.killedAt`); past its expiry, it is answered.
+        let (toKill, expired) = executor.shared.withLock { s -> ([WorkerHandle], [SandboxExecutor.ActiveJob]) in
+            var kill: [WorkerHandle] = [], out: [SandboxExecutor.ActiveJob] = []
+            for (id, job) in s.jobs where job.expiry <= now {
+                if job.killedAt == nil && job.report == nil {
+                    s.jobs[id]!.killedAt = now
+                    kill.append(job.worker)
+                } else {
+                    s.jobs[id] = nil
+                    out.append(job)
+                }
             }
-            spawner.kill(job.worker)
-            answered[id] = "killed: timeout"
-            metrics?.recordKill("timeout")
-            logger.notice("job timed out; worker killed", metadata: ["event": "job_timeout", "worker": "\(id)",
-                                                                     "job": "\(job.submission.job.jobId)"])
-            complete(job, .error(.timedOut))
+            return (kill, out)
         }
-        // A worker that closed its socket is answered from its exit report; should that never
-        // come, the deadline still answers it.
-        for (id, job) in awaitingExit where job.submission.deadline <= now {
-            awaitingExit[id] = nil
-            answered[id] = "killed: timeout"
-            complete(job, .error(.timedOut))
+        for worker in toKill {
+            _ = spawner.kill(worker)
+            metrics?.recordKill("timeout")
+            logger.notice("job timed out; worker killed", metadata: ["event": "job_timeout", "worker": "\(worker.id)"])
+        }
+        for job in expired {
+            logger.warning("job answered timed out without its worker's end", metadata: ["event": "job_timeout_backstop",
+                                                                                        "worker": "\(job.worker.id)"])
+            executor.complete(job, .error(.timedOut))
         }
         if pending.count > 0 {
             var keep = FIFO<SandboxExecutor.Submission>()
@@ -670,13 +817,20 @@ private final class PoolLoop {
     }
 }
 
-/// Writes all of `bytes` to a (blocking) job socket, without SIGPIPE; false if the peer is gone.
+/// Writes all of `bytes` to a job socket, without SIGPIPE; false if the peer is gone. The socket
+/// is non-blocking once its answer channel exists (NIO sets the flag on the shared file
+/// description): a full buffer is waited out in poll(2), as a blocking send would.
 func sendAllNoSignal(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
     var offset = 0
     while offset < bytes.count {
         let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
         if n < 0 {
             if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK {
+                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, -1)
+                continue
+            }
             return false
         }
         offset += n

@@ -316,9 +316,9 @@ public struct ScaleDecoder: Sendable {
     }
 
     /// Throws `trailingBytes` unless every byte has been consumed.
-    public func finish(_ what: String) throws(WireError) {
+    public func finish(_ what: @autoclosure () -> String) throws(WireError) {
         if remaining != 0 {
-            throw .trailingBytes(what: what, offset: offset, count: remaining)
+            throw .trailingBytes(what: what(), offset: offset, count: remaining)
         }
     }
 }
