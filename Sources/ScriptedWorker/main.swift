@@ -9,6 +9,9 @@
 //   "syscall"       make a forbidden system call (a seccomp kill)
 //   "exit"          exit with code 7 and no result
 //   "garbage"       answer with a frame that is not a WorkerResult
+//   "wrongjob"      answer with a result for another job id
+//   "linger"        answer like the default, then stay alive until the supervisor closes
+//                   its end of the job socket (the answer must not wait for the exit)
 //   "panic" | "oog" | "fault" | "badcode"   answer that invalid outcome
 //   anything else   halt with output = input, gasUsed = 100
 //   alcatraz-scripted-worker spawner [limits...]
@@ -70,6 +73,15 @@ func runJob(_ fd: Int32) -> Int32 {
         return 7
     case "garbage":
         return writeAll(fd, [3, 0, 0, 0, 0x99, 0x98, 0x97]) ? 0 : 5
+    case "wrongjob":
+        let result = WorkerResult(jobId: job.jobId &+ 1, outcome: outcome, compileNanos: 1000, executeNanos: 2000)
+        return writeAll(fd, Frame.encode(WorkerMessage.result(result))) ? 0 : 5
+    case "linger":
+        let result = WorkerResult(jobId: job.jobId, outcome: outcome, compileNanos: 1000, executeNanos: 2000)
+        guard writeAll(fd, Frame.encode(WorkerMessage.result(result))) else { return 5 }
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) > 0 {}
+        return 0
     case "panic": outcome = .panic(pc: 16)
     case "oog": outcome = .outOfGas
     case "fault": outcome = .pageFault(address: 0x10000)

@@ -38,6 +38,8 @@ final class VerdictTests: XCTestCase {
         guard case .error(.internal) = exited else { return XCTFail("exit without result gave \(exited)") }
         let garbage = try await v("garbage")
         guard case .error(.internal) = garbage else { return XCTFail("a garbage result gave \(garbage)") }
+        let wrongJob = try await v("wrongjob")
+        guard case .error(.internal) = wrongJob else { return XCTFail("a result for another job gave \(wrongJob)") }
         // Still serving after all that.
         try await XCTAssertEqualAsync(await v("again"), .valid(output: Array(script: "again"), gasUsed: 100))
 
@@ -67,6 +69,19 @@ final class VerdictTests: XCTestCase {
         XCTAssertTrue(metrics.contains("alcatraz_sandbox_kills_total{reason=\"seccomp\"} 1"), metrics)
         XCTAssertTrue(metrics.contains("alcatraz_request_duration_seconds_bucket"), metrics)
         XCTAssertTrue(metrics.contains("alcatraz_worker_spawns_total"), metrics)
+        XCTAssertEqual(try daemon.terminate(), 0)
+    }
+
+    /// The answer is read as soon as the worker writes it (on the event loop), not when the
+    /// worker exits: a worker that stays alive after its answer still gets its verdict served
+    /// long before the job's deadline (which would otherwise kill it and answer from its end).
+    func testAnswerIsServedWithoutWaitingForTheWorkersExit() async throws {
+        let daemon = try DaemonProcess(limits: ["workers = 1", "job_timeout_millis = 30000"])
+        let c = try await daemon.connect()
+        let start = Date()
+        try await XCTAssertEqualAsync(await validate(c, "linger"), .valid(output: Array(script: "linger"), gasUsed: 100))
+        XCTAssertLessThan(Date().timeIntervalSince(start), 15, "the answer waited for the deadline")
+        try await XCTAssertEqualAsync(await validate(c, "again"), .valid(output: Array(script: "again"), gasUsed: 100))
         XCTAssertEqual(try daemon.terminate(), 0)
     }
 
