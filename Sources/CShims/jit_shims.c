@@ -20,8 +20,8 @@ static int lookup(const alcatraz_jit_region *r, uint32_t offset, uint32_t *index
     uint32_t lo = 0, hi = r->fault_count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        uint32_t v = r->fault_offsets[mid];
-        if (v == offset) { *index = r->fault_indices[mid]; return 1; }
+        uint32_t v = r->fault_offsets[2 * mid];
+        if (v == offset) { *index = r->fault_indices[2 * mid]; return 1; }
         if (v < offset) lo = mid + 1; else hi = mid;
     }
     return 0;

@@ -3,11 +3,14 @@ import PVM
 import Glibc
 #endif
 
-/// A read-only view of a table of `UInt32`s that a `CompiledProgram` owns.
+/// A read-only view of a table of `UInt32`s that a `CompiledProgram` owns: entry i is at
+/// `base[i * stride]` (tables written together are interleaved, so that the pages a compile
+/// touches, and the kernel zeroes, are only as many as the entries need).
 struct UInt32Table: @unchecked Sendable {
     let base: UnsafeMutablePointer<UInt32>
     let count: Int
-    @inline(__always) subscript(i: Int) -> UInt32 { base[i] }
+    let stride: Int
+    @inline(__always) subscript(i: Int) -> UInt32 { base[i &* stride] }
 }
 
 /// Machine code for one program, position-independent, plus the tables the runtime needs.
@@ -34,10 +37,12 @@ public struct CompiledProgram: @unchecked Sendable {
     /// For each jump-table slot, the code offset of its target's entry, or -1 when the target is
     /// not a block start (a `djump` to it panics).
     let jumpEntries: [Int32]
-    /// Native offsets of every guest load and store, ascending, with their instruction indices.
+    /// Native offsets of every guest load and store, ascending, with their instruction indices
+    /// (interleaved pairs, as the fault handler reads them: `alcatraz_jit_region`).
     let faultOffsets: UInt32Table
     let faultIndices: UInt32Table
-    /// Owns the five tables above.
+    /// Owns the five tables above: one record (pc, entry, body) per instruction, then the
+    /// fault pairs.
     let tables: PageBuffer
     /// Offset of the stub a memory fault is redirected to.
     let faultStub: Int
@@ -120,10 +125,9 @@ public final class Recompiler {
     var closingIsFallthrough = false
     /// Whether the open block has an exit that resumes inside it (`ecalli`, `sbrk`).
     var blockResumes = false
-    /// Native offsets of guest loads and stores and their instruction indices (at most one per
-    /// instruction), `faultCount` so far.
-    var faultOffsets = UnsafeMutablePointer<UInt32>(bitPattern: 4)!
-    var faultIndices = UnsafeMutablePointer<UInt32>(bitPattern: 4)!
+    /// Native offsets of guest loads and stores with their instruction indices, interleaved
+    /// (at most one per instruction), `faultCount` so far.
+    var faults = UnsafeMutablePointer<UInt32>(bitPattern: 4)!
     var faultCount = 0
     // Shared exits.
     var panicExit = Label(id: 0), haltExit = Label(id: 0), hostExit = Label(id: 0)
@@ -169,16 +173,16 @@ public final class Recompiler {
         let n = scanner.codeLength
         let capacity = scanner.maximumCount
         // Every per-pc and per-instruction table, in zero-filled pages (see `PageBuffer`): only
-        // the pages actually written are ever touched.
+        // the pages actually written are ever touched. The per-instruction tables are one record
+        // of three per instruction, and the fault pairs follow the largest possible record
+        // table: the pages touched are those of `count` records and `faultCount` pairs.
         let entryTable = PageBuffer(byteCount: (n + 1) * 4)
         let entryOfPC = entryTable.base.bindMemory(to: UInt32.self, capacity: n + 1)
         self.entryOfPC = entryOfPC
         defer { self.entryOfPC = nil }
         let tables = PageBuffer(byteCount: 5 * 4 * capacity)
-        let tableBase = tables.base.bindMemory(to: UInt32.self, capacity: 5 * capacity)
-        let entryOffsets = tableBase, bodyOffsets = tableBase + capacity, pcs = tableBase + 2 * capacity
-        faultOffsets = tableBase + 3 * capacity
-        faultIndices = tableBase + 4 * capacity
+        let records = tables.base.bindMemory(to: UInt32.self, capacity: 5 * capacity)
+        faults = records + 3 * capacity
         faultCount = 0
         panicExit = a.newLabel(); haltExit = a.newLabel(); hostExit = a.newLabel(); oogExit = a.newLabel()
         sbrkExit = a.newLabel(); djumpPanicLabel = a.newLabel(); commonExit = a.newLabel(); djump = a.newLabel()
@@ -203,10 +207,10 @@ public final class Recompiler {
         var chargeImmediate = -1, chargeIndex = 0
         var i = 0
         while let flags = scanner.next(into: &ins) {
-            pcs[i] = ins.pc
+            records[3 &* i] = ins.pc
             currentPC = Int64(ins.pc)
             if flags.contains(.blockStart) { entryOfPC[Int(ins.pc)] = UInt32(a.position + 1) }
-            entryOffsets[i] = UInt32(a.position)
+            records[3 &* i &+ 1] = UInt32(a.position)
             // Control can arrive here from elsewhere (a branch, a jump, the end of the previous
             // block): charge this block. Its charge is known after the pass (`resolveCharges`),
             // so the immediate is always 32 bits, patched then.
@@ -221,7 +225,7 @@ public final class Recompiler {
                 chargeIndex = i
                 blockResumes = false
             }
-            bodyOffsets[i] = UInt32(a.position)
+            records[3 &* i &+ 2] = UInt32(a.position)
             emit(ins, index: i)
             if flags.contains(.endsBlock) {
                 if chargeImmediate >= 0 {
@@ -279,12 +283,12 @@ public final class Recompiler {
         }
         a.finalize()
         return CompiledProgram(code: a.buffer, codeSize: a.position, trampoline: trampoline,
-                               entryOffsets: UInt32Table(base: entryOffsets, count: count),
-                               bodyOffsets: UInt32Table(base: bodyOffsets, count: count),
-                               pcs: UInt32Table(base: pcs, count: count),
+                               entryOffsets: UInt32Table(base: records + 1, count: count, stride: 3),
+                               bodyOffsets: UInt32Table(base: records + 2, count: count, stride: 3),
+                               pcs: UInt32Table(base: records, count: count, stride: 3),
                                jumpEntries: jumpEntries,
-                               faultOffsets: UInt32Table(base: faultOffsets, count: faultCount),
-                               faultIndices: UInt32Table(base: faultIndices, count: faultCount),
+                               faultOffsets: UInt32Table(base: faults, count: faultCount, stride: 2),
+                               faultIndices: UInt32Table(base: faults + 1, count: faultCount, stride: 2),
                                tables: tables, faultStub: faultStub, djumpPanic: djumpPanic, prepaid: prepaid)
     }
 
@@ -354,8 +358,8 @@ public final class Recompiler {
 
     /// Records that the next emitted instruction accesses guest memory for instruction `index`.
     @inline(__always) func markFault(_ index: Int) {
-        faultOffsets[faultCount] = UInt32(a.position)
-        faultIndices[faultCount] = UInt32(index)
+        faults[2 &* faultCount] = UInt32(a.position)
+        faults[2 &* faultCount &+ 1] = UInt32(index)
         faultCount += 1
     }
 

@@ -5,8 +5,8 @@
 /// `DecodedProgram` stores what it yields for the interpreter, and the recompiler compiles it as
 /// it goes, without storing it.
 ///
-/// Reads come unchecked from a zero-padded copy of the code (ζ), and the bitmask is tested eight
-/// positions at a time.
+/// Reads come unchecked from a zero-padded copy of the code (ζ), and the bitmask, packed into
+/// 64-bit words right after it, is tested 64 positions at a time.
 public struct CodeScanner: ~Copyable {
     /// What `next(into:)` tells about the entry it produced.
     public struct Flags: OptionSet, Sendable {
@@ -29,7 +29,9 @@ public struct CodeScanner: ~Copyable {
     /// Owns `padded` and `mask`.
     private let storage: PageBuffer
     private let padded: UnsafeMutableRawPointer
-    private let mask: UnsafeMutablePointer<Bool>
+    /// The bitmask, bit p of word p / 64 for position p; zero past the code.
+    private let mask: UnsafeMutablePointer<UInt64>
+    private let maskWords: Int
     /// The next bitmask position to decode (≥ codeLength once the code is exhausted).
     private var pc = 0
     /// A synthetic trap owed before the instruction at `pc`, or -1.
@@ -71,17 +73,35 @@ public struct CodeScanner: ~Copyable {
     public init(_ blob: ProgramBlob) {
         let n = blob.code.count
         codeLength = n
-        // The padded code and, after it, the bitmask padded with 8 false bytes (so `nextSet`
-        // reads whole words), in one zero-filled buffer: the padding needs no writes.
+        // The padded code and, after it, the packed bitmask, in one zero-filled buffer: the
+        // padding needs no writes, and for code under about 1.8 MB the whole buffer is one
+        // huge page.
         let maskOffset = (n + PaddedCodeReader.padding + 63) & ~63
-        let storage = PageBuffer(byteCount: maskOffset + n + 8)
+        let words = (n + 63) / 64
+        let storage = PageBuffer(byteCount: maskOffset + words * 8 + 8)
         let padded = storage.base
         blob.code.withUnsafeBytes { if let p = $0.baseAddress { padded.copyMemory(from: p, byteCount: n) } }
-        let mask = (storage.base + maskOffset).bindMemory(to: Bool.self, capacity: n + 8)
-        blob.bitmask.withUnsafeBufferPointer { if let p = $0.baseAddress { mask.update(from: p, count: n) } }
+        let mask = (storage.base + maskOffset).bindMemory(to: UInt64.self, capacity: words + 1)
+        blob.bitmask.withUnsafeBytes { bools in
+            guard let b = bools.baseAddress else { return }
+            // Eight Bools (bytes of 0 or 1) to eight bits: the multiply moves byte j's low bit
+            // to bit 56 + j without carries (each bit lands at a distinct position).
+            var p = 0
+            while p + 8 <= n {
+                let v = b.loadUnaligned(fromByteOffset: p, as: UInt64.self)
+                let byte = (v &* 0x0102_0408_1020_4080) >> 56
+                mask[p >> 6] |= byte << UInt64(p & 63)
+                p += 8
+            }
+            while p < n {
+                if b.load(fromByteOffset: p, as: UInt8.self) != 0 { mask[p >> 6] |= 1 << UInt64(p & 63) }
+                p += 1
+            }
+        }
         self.storage = storage
         self.padded = padded
         self.mask = mask
+        maskWords = words
         kinds = CodeScanner.descriptors
         opcodes = CodeScanner.opcodeTable
         pc = n > 0 ? nextSet(0) : 0
@@ -94,12 +114,15 @@ public struct CodeScanner: ~Copyable {
     /// The first set bitmask position at or after `from` (codeLength if none).
     @inline(__always)
     private func nextSet(_ from: Int) -> Int {
-        var p = from
-        let base = UnsafeRawPointer(mask)
-        while p < codeLength {
-            let word = base.loadUnaligned(fromByteOffset: p, as: UInt64.self)
-            if word != 0 { return min(codeLength, p + word.trailingZeroBitCount / 8) }
-            p += 8
+        guard from < codeLength else { return codeLength }
+        var w = from >> 6
+        let first = mask[w] >> UInt64(from & 63)
+        if first != 0 { return from + first.trailingZeroBitCount }
+        w += 1
+        while w < maskWords {
+            let word = mask[w]
+            if word != 0 { return w << 6 + word.trailingZeroBitCount }
+            w += 1
         }
         return codeLength
     }

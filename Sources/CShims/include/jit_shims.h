@@ -9,8 +9,9 @@ typedef struct alcatraz_jit_region {
     uintptr_t code_start;
     uintptr_t code_end;
     /// Native offsets of every instruction that may fault on a guest memory access, ascending.
+    /// Interleaved with `fault_indices` (offset, index pairs): entry i is `fault_offsets[2 * i]`.
     const uint32_t *fault_offsets;
-    /// The guest instruction index of each entry in `fault_offsets`.
+    /// The guest instruction index of each entry: `fault_indices[2 * i]` (= fault_offsets + 1).
     const uint32_t *fault_indices;
     uint32_t fault_count;
     /// Where execution continues after a guest memory fault (the fault exit stub).
