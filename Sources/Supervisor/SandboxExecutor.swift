@@ -532,15 +532,6 @@ private final class PoolLoop {
         }
     }
 
-    /// Takes the idle worker `id` out of the shared list; false when `execute` took it first.
-    func removeIdle(_ id: UInt32) -> Bool {
-        executor.shared.withLock { s in
-            guard let i = s.idle.firstIndex(where: { $0.id == id }) else { return false }
-            s.idle.remove(at: i)
-            return true
-        }
-    }
-
     func run() {
         while !executor.isStopping {
             for submission in executor.takeInbox() { pending.push(submission) }
@@ -765,11 +756,14 @@ private final class PoolLoop {
             logger.warning("idle worker exited", metadata: ["event": "worker_lost", "worker": "\(id)", "status": "\(report.waitStatus)"])
         case .none:
             if starting.removeValue(forKey: id) != nil {
-                logger.warning("starting worker exited", metadata: ["event": "worker_lost", "worker": "\(id)", "status": "\(report.waitStatus)"])
+                // Its end was reported before its socket was read: a failed lockdown, or a kill.
+                let outcome = WorkerOutcome.classify(report, limits: limits.resourceLimits, killedBySupervisor: false)
+                workerFailed("a worker ended before it was ready: \(outcome)")
+                return
             }
             let note = answered.removeValue(forKey: id) ?? "answered"
             if report.terminatingSignal != nil || report.exitCode != 0 {
-                let outcome = WorkerOutcome.classify(report, limits: limits.resourceLimits, killedBySupervisor: note == "killed: timeout")
+                let outcome = WorkerOutcome.classify(report, limits: limits.resourceLimits, killedBySupervisor: note.hasPrefix("killed"))
                 if note == "lockdown failed" {
                     logger.error("worker lockdown failed", metadata: ["event": "lockdown_failed", "outcome": "\(outcome)"])
                     startup.finish(error: "worker lockdown failed: \(outcome)")
