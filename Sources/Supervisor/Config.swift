@@ -35,7 +35,7 @@ public struct Config: Sendable {
     public var workerExecutable: String = ""
     /// Minimum log level (`log_level`): trace, debug, info, notice, warning, error, critical.
     public var logLevel: Logger.Level = .info
-    /// Event-loop threads for client connections (`io_threads`).
+    /// Event-loop threads for client connections and the workers' answers (`io_threads`).
     public var ioThreads: Int = 1
     public var scheduler = SchedulerWeights()
     public var limits = Limits()
