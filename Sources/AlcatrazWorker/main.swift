@@ -13,6 +13,7 @@
 //   0 the answer was written; 3 no well-formed request arrived; 5 the answer could not be
 //   written; 99 memory budget exhausted (WorkerExitCode.memoryLimit); 100+ lockdown failed.
 import CShims
+import PVM
 import Sandbox
 import WireProtocol
 #if canImport(Glibc)
@@ -27,11 +28,18 @@ func say(_ text: String) {
     _ = text.withCString { write(1, $0, strlen($0)) }
 }
 
-/// Step "job preparation", before seccomp: what the job needs that the allowlist refuses later.
-/// The JIT's SIGSEGV/SIGBUS handler (rt_sigaction is not on the allowlist). Guest memory and code
-/// are mapped after seccomp with the mmap/mprotect rows, which keep W^X.
+/// Step "job preparation", before seccomp: what the job needs that the allowlist refuses later,
+/// and what can be done before the job arrives. The JIT's SIGSEGV/SIGBUS handler (rt_sigaction
+/// is not on the allowlist); the guest address space, context and page table of the job's
+/// machine (`GuestMemory.prepareSpare`: a few system calls and page faults that would otherwise
+/// be on the job's path; this runs at the background priority). Guest pages and code are mapped
+/// after seccomp with the mmap/mprotect rows, which keep W^X.
 func prepareJob() -> Int32 {
-    alcatraz_jit_install_fault_handler()
+    let e = alcatraz_jit_install_fault_handler()
+    if e != 0 { return e }
+    // Only speed depends on it: a job without a spare reserves its own address space.
+    GuestMemory.prepareSpare()
+    return 0
 }
 
 func readFully(_ fd: Int32, _ count: Int) -> [UInt8]? {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// The interpreter's guest RAM: the whole 32-bit address space as one lazily backed host mapping,
 /// plus one access byte per 4 KiB page. Untouched pages cost nothing; an access is a page-table
@@ -63,6 +64,15 @@ public final class GuestMemory: @unchecked Sendable {
     /// - Throws: if the host cannot reserve the address space.
     public init(hardwareProtected: Bool = true, contextSize: Int = 0) throws(MemoryError) {
         let context = (contextSize + 4095) & ~4095
+        if hardwareProtected, let spare = GuestMemory.takeSpare(fitting: context) {
+            reservation = spare.reservation
+            reservationSize = spare.size
+            base = spare.reservation + spare.contextCapacity
+            self.contextSize = spare.contextCapacity
+            self.hardwareProtected = true
+            flags = spare.table
+            return
+        }
         let size = context + GuestMemory.mappingSize + (hardwareProtected ? GuestMemory.upperGuard : 0)
         let prot = hardwareProtected ? PROT_NONE : PROT_READ | PROT_WRITE
         let mapFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
@@ -100,6 +110,69 @@ public final class GuestMemory: @unchecked Sendable {
                 throw MemoryError(errno: e, what: "map the recompiler context")
             }
         }
+    }
+
+    /// A reservation made before it is needed (`prepareSpare`): the address space at the
+    /// preferred address with `contextCapacity` bytes of context below it, and the page table,
+    /// their first pages already faulted in.
+    struct Spare: @unchecked Sendable {
+        let reservation: UnsafeMutableRawPointer
+        let size: Int
+        let contextCapacity: Int
+        let table: UnsafeMutablePointer<UInt8>
+    }
+    private static let spare = Mutex<Spare?>(nil)
+
+    /// Makes the address-space reservation, the context and the page table of the next
+    /// hardware-protected `GuestMemory` now, so that creating it later costs none of their
+    /// system calls or first page faults (in a fresh process each costs 2–9 µs on a VM). A worker
+    /// calls it while it waits for its job, at the background priority. The next
+    /// `GuestMemory(hardwareProtected: true, contextSize:)` with a context of at most
+    /// `contextCapacity` bytes takes it; a larger one releases it first (it holds the
+    /// preferred address). Returns 0, or the errno of the call that failed (nothing is kept).
+    @discardableResult
+    public static func prepareSpare(contextCapacity: Int = 64 << 10) -> Int32 {
+        let context = max(4096, (contextCapacity + 4095) & ~4095)
+        let size = context + mappingSize + upperGuard
+        let hint = UnsafeMutableRawPointer(bitPattern: preferredAddress - UInt(context))
+        let p = mmap(hint, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0)
+        guard p != MAP_FAILED, let space = p else { return errno }
+        guard mprotect(space, context, PROT_READ | PROT_WRITE) == 0,
+              let t = mmap(nil, pageCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              t != MAP_FAILED else {
+            let e = errno
+            munmap(space, size)
+            return e
+        }
+        let table = t.bindMemory(to: UInt8.self, capacity: pageCount)
+        // Fault in (as private zero pages) what every job touches: the context's header page and
+        // the page below it (a small program's jump table), and the page table's first and last
+        // pages (the data and heap low in the address space, the stack at its top).
+        let header = space + context - 4096
+        header.storeBytes(of: 0, as: UInt8.self)
+        if context >= 8192 { (header - 4096).storeBytes(of: 0, as: UInt8.self) }
+        table[0] = 0
+        table[pageCount - 1] = 0
+        let previous = spare.withLock { s -> Spare? in
+            defer { s = Spare(reservation: space, size: size, contextCapacity: context, table: table) }
+            return s
+        }
+        if let previous { release(previous) }
+        return 0
+    }
+
+    /// The spare, if one is prepared and its context is big enough; a spare too small is
+    /// released, since it holds the preferred address.
+    static func takeSpare(fitting context: Int) -> Spare? {
+        guard let s = spare.withLock({ s -> Spare? in defer { s = nil }; return s }) else { return nil }
+        if context <= s.contextCapacity { return s }
+        release(s)
+        return nil
+    }
+
+    private static func release(_ s: Spare) {
+        munmap(s.reservation, s.size)
+        munmap(UnsafeMutableRawPointer(s.table), pageCount)
     }
 
     deinit {
