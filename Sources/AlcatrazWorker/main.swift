@@ -31,14 +31,16 @@ func say(_ text: String) {
 /// Step "job preparation", before seccomp: what the job needs that the allowlist refuses later,
 /// and what can be done before the job arrives. The JIT's SIGSEGV/SIGBUS handler (rt_sigaction
 /// is not on the allowlist); the guest address space, context and page table of the job's
-/// machine (`GuestMemory.prepareSpare`: a few system calls and page faults that would otherwise
-/// be on the job's path; this runs at the background priority). Guest pages and code are mapped
+/// machine (`GuestMemory.prepareSpare`) and the compiler's code buffer and small buffers
+/// (`PageBuffer.prepareSpares`): system calls and page faults that would otherwise be on the
+/// job's path (this runs at the background priority). Guest pages and code are mapped
 /// after seccomp with the mmap/mprotect rows, which keep W^X.
 func prepareJob() -> Int32 {
     let e = alcatraz_jit_install_fault_handler()
     if e != 0 { return e }
-    // Only speed depends on it: a job without a spare reserves its own address space.
+    // Only speed depends on these: without them the job maps its own memory.
     GuestMemory.prepareSpare()
+    PageBuffer.prepareSpares()
     return 0
 }
 

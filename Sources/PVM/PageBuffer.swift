@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A zero-filled, read-write block of whole pages of its own (anonymous, private), for the
 /// large transient buffers of decoding and compiling: the padded code copy, the per-pc tables,
@@ -20,17 +21,24 @@ import Darwin
 /// calls would cost more than the faults they save, unless the buffer must have pages of its
 /// own (`ownPages`, required by `makeExecutable`).
 ///
-/// The memory is released when the buffer is freed. Not thread-safe.
+/// A worker, which compiles exactly once in a fresh process, prepares its compile's memory
+/// while it waits for the job (`prepareSpares`): a code mapping and a small arena, their first
+/// pages faulted in, which the next buffers take instead of making their own system calls and
+/// first page faults on the job's path.
+///
+/// The memory is released when the buffer is freed (arena memory only when the process ends).
+/// Not thread-safe.
 public final class PageBuffer: @unchecked Sendable {
     public static let hugePageSize = 2 << 20
     static let pageSize = 4096
 
-    /// The first usable byte (page-aligned; 2 MiB-aligned for huge buffers).
+    /// The first usable byte (page-aligned for a mapping, 2 MiB-aligned for a huge one; 16-byte
+    /// aligned from the heap, 64-byte aligned from the arena).
     public private(set) var base: UnsafeMutableRawPointer
     /// Usable bytes from `base` (a whole number of pages, at least the size asked for).
     public private(set) var size: Int
     /// The whole mapping, which may start before `base` and end after `base + size`.
-    /// (`mappingSize` is 0 for a heap buffer.)
+    /// (`mappingSize` is 0 for a heap buffer, `arenaMarker` for one in the arena.)
     var mapping: UnsafeMutableRawPointer
     var mappingSize: Int
     public static let heapLimit = 128 << 10
@@ -38,6 +46,10 @@ public final class PageBuffer: @unchecked Sendable {
     /// At least `byteCount` zeroed bytes; traps when the system cannot provide them (as
     /// `malloc` failing would).
     public init(byteCount: Int, ownPages: Bool = false) {
+        if let spare = PageBuffer.takeSpare(byteCount, ownPages: ownPages) {
+            (mapping, mappingSize, base, size) = spare
+            return
+        }
         if !ownPages && byteCount < PageBuffer.heapLimit {
             guard let p = calloc(max(byteCount, 1), 1) else { preconditionFailure("out of memory") }
             (mapping, mappingSize, base, size) = (p, 0, p, byteCount)
@@ -46,8 +58,71 @@ public final class PageBuffer: @unchecked Sendable {
         }
     }
 
-    deinit {
-        if mappingSize == 0 { free(mapping) } else { munmap(mapping, mappingSize) }
+    deinit { PageBuffer.release(mapping, mappingSize) }
+
+    /// Frees what `mapping`/`mappingSize` describe: heap memory (size 0), arena memory (never
+    /// freed on its own) or a mapping.
+    private static func release(_ mapping: UnsafeMutableRawPointer, _ mappingSize: Int) {
+        if mappingSize == 0 { free(mapping) } else if mappingSize != arenaMarker { munmap(mapping, mappingSize) }
+    }
+
+    // MARK: Memory prepared ahead of the job
+
+    /// `mappingSize` of a buffer in the arena.
+    static let arenaMarker = -1
+
+    struct Spares: @unchecked Sendable {
+        /// A read-write mapping for the next buffer with pages of its own (the machine code).
+        var code: (base: UnsafeMutableRawPointer, size: Int)?
+        /// Bump-allocated for small buffers; never freed (a worker's process ends instead).
+        var arena: UnsafeMutableRawPointer?
+        var arenaUsed = 0
+        var arenaSize = 0
+    }
+    private static let spares = Mutex(Spares())
+
+    /// Maps `codeBytes` for the next buffer with pages of its own and an arena of `arenaBytes`
+    /// for small buffers, and faults in the first `codePages` and `arenaPages` of them (a
+    /// worker's compile of a small program touches no more). Returns 0 or the errno of the
+    /// mapping that failed. Only for a process that compiles once (a worker): arena memory is
+    /// never returned.
+    @discardableResult
+    public static func prepareSpares(codeBytes: Int = 64 << 10, codePages: Int = 1,
+                                     arenaBytes: Int = 256 << 10, arenaPages: Int = 3) -> Int32 {
+        // One mapping: the code first (made executable in place, its tail unmapped, by
+        // `makeExecutable`), the arena after it.
+        let codeSize = (codeBytes + pageSize - 1) & ~(pageSize - 1)
+        let total = codeSize + arenaBytes
+        guard let c = mmap(nil, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), c != MAP_FAILED
+        else { return errno }
+        let a = c + codeSize
+        for page in 0..<min(codePages, codeSize / pageSize) { c.storeBytes(of: 0, toByteOffset: page * pageSize, as: UInt8.self) }
+        for page in 0..<min(arenaPages, arenaBytes / pageSize) { a.storeBytes(of: 0, toByteOffset: page * pageSize, as: UInt8.self) }
+        let previous = spares.withLock { s -> Spares in
+            defer { s = Spares(code: (c, codeSize), arena: a, arenaUsed: 0, arenaSize: arenaBytes) }
+            return s
+        }
+        if let old = previous.code { munmap(old.base, old.size) }
+        return 0
+    }
+
+    /// Memory prepared by `prepareSpares` for a buffer of `byteCount` bytes, if there is any
+    /// that fits: (mapping, mappingSize, base, size).
+    private static func takeSpare(_ byteCount: Int, ownPages: Bool)
+        -> (UnsafeMutableRawPointer, Int, UnsafeMutableRawPointer, Int)? {
+        spares.withLock { s in
+            if ownPages {
+                guard let code = s.code, byteCount <= code.size else { return nil }
+                s.code = nil
+                return (code.base, code.size, code.base, code.size)
+            }
+            guard byteCount < heapLimit, let arena = s.arena else { return nil }
+            let size = max((byteCount + 63) & ~63, 64)
+            guard s.arenaUsed + size <= s.arenaSize else { return nil }
+            let p = arena + s.arenaUsed
+            s.arenaUsed += size
+            return (p, arenaMarker, p, size)
+        }
     }
 
     private static func map(_ byteCount: Int)
@@ -73,7 +148,7 @@ public final class PageBuffer: @unchecked Sendable {
     public func grow(to byteCount: Int, keeping: Int) {
         let (m, total, b, s) = PageBuffer.map(byteCount)
         b.copyMemory(from: base, byteCount: min(keeping, size))
-        if mappingSize == 0 { free(mapping) } else { munmap(mapping, mappingSize) }
+        PageBuffer.release(mapping, mappingSize)
         (mapping, mappingSize, base, size) = (m, total, b, s)
     }
 
