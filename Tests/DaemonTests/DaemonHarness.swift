@@ -25,8 +25,9 @@ final class DaemonProcess {
     /// - Parameters:
     ///   - worker: `alcatraz-scripted-worker` (test-only, scripted by the job input) or `alcatraz-worker`.
     ///   - limits: extra `[limits]` lines, e.g. `["workers = 1"]`.
-    init(worker: String = "alcatraz-scripted-worker", limits: [String] = [], metricsPort: Int? = nil,
-         environment: [String: String] = [:]) throws {
+    ///   - topLevel: extra top-level lines, e.g. `["io_threads = 3"]`.
+    init(worker: String = "alcatraz-scripted-worker", limits: [String] = [], topLevel: [String] = [],
+         metricsPort: Int? = nil, environment: [String: String] = [:]) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("alcatrazd-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socketPath = directory.appendingPathComponent("d.sock").path
@@ -37,6 +38,7 @@ final class DaemonProcess {
         metrics_address = "\(metricsPort.map { "127.0.0.1:\($0)" } ?? "")"
         worker_executable = "\(Build.path(worker))"
         log_level = "debug"
+        \(topLevel.joined(separator: "\n"))
         [limits]
         \(limits.joined(separator: "\n"))
         """

@@ -85,6 +85,32 @@ final class VerdictTests: XCTestCase {
         XCTAssertEqual(try daemon.terminate(), 0)
     }
 
+    /// With several event loops, a worker's answer is often read on another loop than its
+    /// client's connection, and hops over: every request still gets its own verdict, once.
+    func testSeveralEventLoopsAnswerEveryRequestOnItsConnection() async throws {
+        let daemon = try DaemonProcess(limits: ["workers = 3"], topLevel: ["io_threads = 3"])
+        var connections: [AlcatrazConnection] = []
+        for _ in 0..<4 { connections.append(try await daemon.connect()) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (c, connection) in connections.enumerated() {
+                for i in 0..<12 {
+                    group.addTask {
+                        let script = i % 3 == 0 ? "panic" : "c\(c)r\(i)"
+                        let verdict = try await validate(connection, script)
+                        let expected: Verdict = i % 3 == 0 ? .invalid(.panic(pc: 16))
+                            : .valid(output: Array(script: script), gasUsed: 100)
+                        XCTAssertEqual(verdict, expected, script)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let status = try await connections[0].status()
+        XCTAssertEqual(status.verdicts.valid, 32)
+        XCTAssertEqual(status.verdicts.invalid, 16)
+        XCTAssertEqual(try daemon.terminate(), 0)
+    }
+
     func testWorkerKilledMidJobIsWorkerDiedAndTheDaemonKeepsServing() async throws {
         let daemon = try DaemonProcess(limits: ["workers = 1", "job_timeout_millis = 20000"])
         let c = try await daemon.connect()
