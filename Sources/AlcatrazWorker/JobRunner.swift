@@ -79,7 +79,9 @@ enum JobRunner {
         // Not torn down here: unmapping the guest memory and the code would delay the answer,
         // and the process ends right after it (see `retired`). Unless the output is large: its
         // copy in the answer then needs the memory budget more than the answer needs the time.
-        if case let .halt(output) = result.status, output.count > retainedOutputLimit {} else { retired.append(machine) }
+        var largeOutput = false
+        if case let .halt(output) = result.status { largeOutput = output.count > retainedOutputLimit }
+        if !largeOutput { retired.append(machine) }
         return (.finished(result), compiled - start, executed - compiled)
     }
 

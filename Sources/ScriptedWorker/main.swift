@@ -61,6 +61,8 @@ func runJob(_ fd: Int32) -> Int32 {
     else { return 4 }
     let script = String(decoding: job.input, as: UTF8.self)
     var outcome = JobOutcome.halt(HaltState(output: job.input, gasUsed: 100, registers: Array(repeating: 0, count: 13)))
+    var answeredJob = job.jobId
+    var lingers = false
     switch script {
     case "hang":
         while true { spin(millis: 1000) }
@@ -73,15 +75,8 @@ func runJob(_ fd: Int32) -> Int32 {
         return 7
     case "garbage":
         return writeAll(fd, [3, 0, 0, 0, 0x99, 0x98, 0x97]) ? 0 : 5
-    case "wrongjob":
-        let result = WorkerResult(jobId: job.jobId &+ 1, outcome: outcome, compileNanos: 1000, executeNanos: 2000)
-        return writeAll(fd, Frame.encode(WorkerMessage.result(result))) ? 0 : 5
-    case "linger":
-        let result = WorkerResult(jobId: job.jobId, outcome: outcome, compileNanos: 1000, executeNanos: 2000)
-        guard writeAll(fd, Frame.encode(WorkerMessage.result(result))) else { return 5 }
-        var byte: UInt8 = 0
-        while read(fd, &byte, 1) > 0 {}
-        return 0
+    case "wrongjob": answeredJob &+= 1
+    case "linger": lingers = true
     case "panic": outcome = .panic(pc: 16)
     case "oog": outcome = .outOfGas
     case "fault": outcome = .pageFault(address: 0x10000)
@@ -89,8 +84,13 @@ func runJob(_ fd: Int32) -> Int32 {
     default:
         if script.hasPrefix("spin:"), let ms = UInt64(script.dropFirst(5)) { spin(millis: ms) }
     }
-    let result = WorkerResult(jobId: job.jobId, outcome: outcome, compileNanos: 1000, executeNanos: 2000)
-    return writeAll(fd, Frame.encode(WorkerMessage.result(result))) ? 0 : 5
+    let result = WorkerResult(jobId: answeredJob, outcome: outcome, compileNanos: 1000, executeNanos: 2000)
+    guard writeAll(fd, Frame.encode(WorkerMessage.result(result))) else { return 5 }
+    if lingers {
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) > 0 {}
+    }
+    return 0
 }
 
 let args = Array(CommandLine.arguments.dropFirst())

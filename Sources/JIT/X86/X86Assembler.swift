@@ -84,8 +84,8 @@ public final class X86Assembler {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
-    /// Overwrites four bytes at `offset` with `value` (little-endian). For patching code after
-    /// the fact, e.g. a displacement or immediate whose value is only known later.
+    /// Overwrites the byte at `offset` with `value` (e.g. a nop's first byte with a jump's
+    /// opcode, when a fallthrough is chained).
     public func patchByte(at offset: Int, _ value: UInt8) {
         precondition(offset >= 0 && offset < count, "patch outside the emitted code")
         base[offset] = value
@@ -97,6 +97,8 @@ public final class X86Assembler {
         return UInt32(littleEndian: UnsafeRawPointer(base + offset).loadUnaligned(as: UInt32.self))
     }
 
+    /// Overwrites four bytes at `offset` with `value` (little-endian). For patching code after
+    /// the fact, e.g. a displacement or immediate whose value is only known later.
     public func patchUInt32(at offset: Int, _ value: UInt32) {
         precondition(offset >= 0 && offset + 4 <= count, "patch outside the emitted code")
         UnsafeMutableRawPointer(base + offset).storeBytes(of: value.littleEndian, as: UInt32.self)
