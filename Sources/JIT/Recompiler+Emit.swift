@@ -13,11 +13,16 @@ extension Recompiler {
     /// dst = sign-extension of the low 32 bits of rax.
     func sx32(into dst: Reg) { a.movsxd(dst, .rax) }
 
-    func emit(_ ins: Instruction, index i: Int) {
-        let target = ins.target
+    /// Compiles one instruction, which `CodeScanner.nextUndecoded(into:)` produced: its operands
+    /// are decoded here, case by case, so that the one switch on the opcode is the only
+    /// indirect branch per instruction (each case knows its operand form, and the inlined
+    /// decoder folds to that form's few loads). The ALU cases are in the same switch for
+    /// the same reason.
+    @inline(__always)
+    func emit(_ ins: inout Instruction, index i: Int, _ ops: OperandDecoder) {
         guard ins.isValid else { exit(to: panicExit, index: i); return }
-        let ra = g(ins.a), rb = g(ins.b), rd = g(ins.d)
-        let x = ins.immX, y = ins.immY
+        // The registers and immediate of the instruction, once decoded.
+        var ra = Reg.rax, rb = Reg.rax, rd = Reg.rax, imm: Int32 = 0
         switch ins.opcode {
         // MARK: control flow
         case .trap: exit(to: panicExit, index: i)
@@ -28,47 +33,191 @@ extension Recompiler {
             closingIsFallthrough = true
             a.emit(byte: 0x0F); a.emit(byte: 0x1F); a.emit(byte: 0x44); a.emit(byte: 0); a.emit(byte: 0)
         case .ecalli: blockResumes = true; exit(to: hostExit, index: i)
-        case .jump: jump(toTarget: target, from: i)
+        case .jump:
+            ops.decode(.offset, into: &ins)
+            jump(toTarget: ins.target, from: i)
         case .jump_ind:
-            a.lea(.dword, .rax, Mem(base: ra, disp: Recompiler.imm32(x)))
+            ops.decode(.regImm, into: &ins)
+            a.lea(.dword, .rax, Mem(base: g(ins.a), disp: Recompiler.imm32(ins.immX)))
             dynamicJump(from: i)
         case .load_imm_jump_ind:
-            a.lea(.dword, .rax, Mem(base: rb, disp: Recompiler.imm32(y)))
-            a.loadImmediate(ra, x)
+            ops.decode(.regRegImmImm, into: &ins)
+            a.lea(.dword, .rax, Mem(base: g(ins.b), disp: Recompiler.imm32(ins.immY)))
+            a.loadImmediate(g(ins.a), ins.immX)
             dynamicJump(from: i)
         case .load_imm_jump:
-            a.loadImmediate(ra, x)
-            jump(toTarget: target, from: i)
-        case .branch_eq_imm, .branch_ne_imm, .branch_lt_u_imm, .branch_le_u_imm, .branch_ge_u_imm,
-             .branch_gt_u_imm, .branch_lt_s_imm, .branch_le_s_imm, .branch_ge_s_imm, .branch_gt_s_imm:
-            a.cmp(.qword, ra, imm: Recompiler.imm32(x))
-            branch(Recompiler.condition(ins.opcode), target: target, index: i)
-        case .branch_eq, .branch_ne, .branch_lt_u, .branch_lt_s, .branch_ge_u, .branch_ge_s:
-            a.cmp(.qword, ra, rb)
-            branch(Recompiler.condition(ins.opcode), target: target, index: i)
+            ops.decode(.regImmOffset, into: &ins)
+            a.loadImmediate(g(ins.a), ins.immX)
+            jump(toTarget: ins.target, from: i)
+        case .branch_eq_imm: branchImmediate(ops, .equal, &ins, i)
+        case .branch_ne_imm: branchImmediate(ops, .notEqual, &ins, i)
+        case .branch_lt_u_imm: branchImmediate(ops, .below, &ins, i)
+        case .branch_le_u_imm: branchImmediate(ops, .belowOrEqual, &ins, i)
+        case .branch_ge_u_imm: branchImmediate(ops, .aboveOrEqual, &ins, i)
+        case .branch_gt_u_imm: branchImmediate(ops, .above, &ins, i)
+        case .branch_lt_s_imm: branchImmediate(ops, .less, &ins, i)
+        case .branch_le_s_imm: branchImmediate(ops, .lessOrEqual, &ins, i)
+        case .branch_ge_s_imm: branchImmediate(ops, .greaterOrEqual, &ins, i)
+        case .branch_gt_s_imm: branchImmediate(ops, .greater, &ins, i)
+        case .branch_eq: branchRegisters(ops, .equal, &ins, i)
+        case .branch_ne: branchRegisters(ops, .notEqual, &ins, i)
+        case .branch_lt_u: branchRegisters(ops, .below, &ins, i)
+        case .branch_lt_s: branchRegisters(ops, .less, &ins, i)
+        case .branch_ge_u: branchRegisters(ops, .aboveOrEqual, &ins, i)
+        case .branch_ge_s: branchRegisters(ops, .greaterOrEqual, &ins, i)
 
         // MARK: moves
-        case .load_imm, .load_imm_64: a.loadImmediate(ra, x)
-        case .move_reg: move(rd, ra)
+        case .load_imm: ops.decode(.regImm, into: &ins); a.loadImmediate(g(ins.a), ins.immX)
+        case .load_imm_64: ops.decode(.regImm64, into: &ins); a.loadImmediate(g(ins.a), ins.immX)
+        case .move_reg: ops.decode(.regReg, into: &ins); move(g(ins.d), g(ins.a))
         case .sbrk: blockResumes = true; exit(to: sbrkExit, index: i)
 
         // MARK: memory
-        case .load_u8, .load_i8, .load_u16, .load_i16, .load_u32, .load_i32, .load_u64:
-            load(ins.opcode.rawValue - 52, ra, Mem.guest(nil, disp: Recompiler.imm32(x)), i)
-        case .load_ind_u8, .load_ind_i8, .load_ind_u16, .load_ind_i16, .load_ind_u32, .load_ind_i32, .load_ind_u64:
-            load(ins.opcode.rawValue - 124, ra, Mem.guest(rb, disp: Recompiler.imm32(x)), i)
-        case .store_u8, .store_u16, .store_u32, .store_u64:
-            store(ins.opcode.rawValue - 59, ra, Mem.guest(nil, disp: Recompiler.imm32(x)), i)
-        case .store_ind_u8, .store_ind_u16, .store_ind_u32, .store_ind_u64:
-            store(ins.opcode.rawValue - 120, ra, Mem.guest(rb, disp: Recompiler.imm32(x)), i)
-        case .store_imm_u8, .store_imm_u16, .store_imm_u32, .store_imm_u64:
-            storeImmediate(ins.opcode.rawValue - 30, y, Mem.guest(nil, disp: Recompiler.imm32(x)), i)
-        case .store_imm_ind_u8, .store_imm_ind_u16, .store_imm_ind_u32, .store_imm_ind_u64:
-            storeImmediate(ins.opcode.rawValue - 70, y, Mem.guest(ra, disp: Recompiler.imm32(x)), i)
+        case .load_u8: ops.decode(.regImm, into: &ins); load(0, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .load_i8: ops.decode(.regImm, into: &ins); load(1, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .load_u16: ops.decode(.regImm, into: &ins); load(2, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .load_i16: ops.decode(.regImm, into: &ins); load(3, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .load_u32: ops.decode(.regImm, into: &ins); load(4, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .load_i32: ops.decode(.regImm, into: &ins); load(5, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .load_u64: ops.decode(.regImm, into: &ins); load(6, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .load_ind_u8: ops.decode(.regRegImm, into: &ins); load(0, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .load_ind_i8: ops.decode(.regRegImm, into: &ins); load(1, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .load_ind_u16: ops.decode(.regRegImm, into: &ins); load(2, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .load_ind_i16: ops.decode(.regRegImm, into: &ins); load(3, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .load_ind_u32: ops.decode(.regRegImm, into: &ins); load(4, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .load_ind_i32: ops.decode(.regRegImm, into: &ins); load(5, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .load_ind_u64: ops.decode(.regRegImm, into: &ins); load(6, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .store_u8: ops.decode(.regImm, into: &ins); store(.byte, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .store_u16: ops.decode(.regImm, into: &ins); store(.word, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .store_u32: ops.decode(.regImm, into: &ins); store(.dword, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .store_u64: ops.decode(.regImm, into: &ins); store(.qword, g(ins.a), Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .store_ind_u8: ops.decode(.regRegImm, into: &ins); store(.byte, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .store_ind_u16: ops.decode(.regRegImm, into: &ins); store(.word, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .store_ind_u32: ops.decode(.regRegImm, into: &ins); store(.dword, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .store_ind_u64: ops.decode(.regRegImm, into: &ins); store(.qword, g(ins.a), Mem.guest(g(ins.b), disp: Recompiler.imm32(ins.immX)), i)
+        case .store_imm_u8:
+            ops.decode(.immImm, into: &ins); storeImmediate(.byte, ins.immY, Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .store_imm_u16:
+            ops.decode(.immImm, into: &ins); storeImmediate(.word, ins.immY, Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .store_imm_u32:
+            ops.decode(.immImm, into: &ins); storeImmediate(.dword, ins.immY, Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .store_imm_u64:
+            ops.decode(.immImm, into: &ins); storeImmediate(.qword, ins.immY, Mem.guest(nil, disp: Recompiler.imm32(ins.immX)), i)
+        case .store_imm_ind_u8:
+            ops.decode(.regImmImm, into: &ins); storeImmediate(.byte, ins.immY, Mem.guest(g(ins.a), disp: Recompiler.imm32(ins.immX)), i)
+        case .store_imm_ind_u16:
+            ops.decode(.regImmImm, into: &ins); storeImmediate(.word, ins.immY, Mem.guest(g(ins.a), disp: Recompiler.imm32(ins.immX)), i)
+        case .store_imm_ind_u32:
+            ops.decode(.regImmImm, into: &ins); storeImmediate(.dword, ins.immY, Mem.guest(g(ins.a), disp: Recompiler.imm32(ins.immX)), i)
+        case .store_imm_ind_u64:
+            ops.decode(.regImmImm, into: &ins); storeImmediate(.qword, ins.immY, Mem.guest(g(ins.a), disp: Recompiler.imm32(ins.immX)), i)
 
-        default:
-            emitALU(ins, ra: ra, rb: rb, rd: rd)
+        // MARK: arithmetic, logic, shifts, bit counts, multiplication and division
+        // MARK: two registers (rD = f(rA))
+        case .count_set_bits_64: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); a.popcnt(.qword, rd, ra)
+        case .count_set_bits_32: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); a.popcnt(.dword, rd, ra)
+        case .leading_zero_bits_64: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); a.lzcnt(.qword, rd, ra)
+        case .leading_zero_bits_32: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); a.lzcnt(.dword, rd, ra)
+        case .trailing_zero_bits_64: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); a.tzcnt(.qword, rd, ra)
+        case .trailing_zero_bits_32: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); a.tzcnt(.dword, rd, ra)
+        case .sign_extend_8: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); a.movsx(.qword, rd, ra, from: .byte)
+        case .sign_extend_16: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); a.movsx(.qword, rd, ra, from: .word)
+        case .zero_extend_16: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); a.movzx(.dword, rd, ra, from: .word)
+        case .reverse_bytes: ops.decode(.regReg, into: &ins); ra = g(ins.a); rd = g(ins.d); move(rd, ra); a.bswap(.qword, rd)
+
+        // MARK: two registers and an immediate (rA = f(rB, imm))
+        case .add_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.lea(.dword, .rax, Mem(base: rb, disp: imm)); sx32(into: ra)
+        case .add_imm_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.lea(.qword, ra, Mem(base: rb, disp: imm))
+        case .and_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); move(ra, rb); a.and(.qword, ra, imm: imm)
+        case .xor_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); move(ra, rb); a.xor(.qword, ra, imm: imm)
+        case .or_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); move(ra, rb); a.or(.qword, ra, imm: imm)
+        case .mul_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.imul(.dword, .rax, rb, imm: imm); sx32(into: ra)
+        case .mul_imm_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.imul(.qword, ra, rb, imm: imm)
+        case .set_lt_u_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.below, ra) { a.cmp(.qword, rb, imm: imm) }
+        case .set_lt_s_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.less, ra) { a.cmp(.qword, rb, imm: imm) }
+        case .set_gt_u_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.above, ra) { a.cmp(.qword, rb, imm: imm) }
+        case .set_gt_s_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.greater, ra) { a.cmp(.qword, rb, imm: imm) }
+        case .shlo_l_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, rb); a.shl(.dword, .rax, imm: UInt8(ins.immX & 31)); sx32(into: ra)
+        case .shlo_r_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, rb); a.shr(.dword, .rax, imm: UInt8(ins.immX & 31)); sx32(into: ra)
+        case .shar_r_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, rb); a.sar(.dword, .rax, imm: UInt8(ins.immX & 31)); sx32(into: ra)
+        case .rot_r_32_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.rorx(.dword, .rax, rb, imm: UInt8(ins.immX & 31)); sx32(into: ra)
+        case .shlo_l_imm_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); move(ra, rb); a.shl(.qword, ra, imm: UInt8(ins.immX & 63))
+        case .shlo_r_imm_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); move(ra, rb); a.shr(.qword, ra, imm: UInt8(ins.immX & 63))
+        case .shar_r_imm_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); move(ra, rb); a.sar(.qword, ra, imm: UInt8(ins.immX & 63))
+        case .rot_r_64_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.rorx(.qword, ra, rb, imm: UInt8(ins.immX & 63))
+        case .neg_add_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, imm: imm); a.sub(.dword, .rax, rb); sx32(into: ra)
+        case .neg_add_imm_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.qword, .rax, imm: imm); a.sub(.qword, .rax, rb); a.mov(.qword, ra, .rax)
+        case .shlo_l_imm_alt_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, imm: imm); a.shiftX(.shl, .dword, .rax, .rax, count: rb); sx32(into: ra)
+        case .shlo_r_imm_alt_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, imm: imm); a.shiftX(.shr, .dword, .rax, .rax, count: rb); sx32(into: ra)
+        case .shar_r_imm_alt_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, imm: imm); a.shiftX(.sar, .dword, .rax, .rax, count: rb); sx32(into: ra)
+        case .rot_r_32_imm_alt: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, imm: imm); shiftRAX(.ror, .dword, by: rb); sx32(into: ra)
+        case .shlo_l_imm_alt_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.qword, .rax, imm: imm); a.shiftX(.shl, .qword, ra, .rax, count: rb)
+        case .shlo_r_imm_alt_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.qword, .rax, imm: imm); a.shiftX(.shr, .qword, ra, .rax, count: rb)
+        case .shar_r_imm_alt_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.qword, .rax, imm: imm); a.shiftX(.sar, .qword, ra, .rax, count: rb)
+        case .rot_r_64_imm_alt: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.qword, .rax, imm: imm); shiftRAX(.ror, .qword, by: rb); a.mov(.qword, ra, .rax)
+        case .cmov_iz_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.qword, .rax, imm: imm); a.test(.qword, rb, rb); a.cmov(.zero, .qword, ra, .rax)
+        case .cmov_nz_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.qword, .rax, imm: imm); a.test(.qword, rb, rb); a.cmov(.notZero, .qword, ra, .rax)
+
+        // MARK: three registers (rD = f(rA, rB))
+        case .add_32: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.lea(.dword, .rax, Mem(base: ra, index: rb)); sx32(into: rd)
+        case .sub_32: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.dword, .rax, ra); a.sub(.dword, .rax, rb); sx32(into: rd)
+        case .mul_32: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.dword, .rax, ra); a.imul(.dword, .rax, rb); sx32(into: rd)
+        case .add_64: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d);
+            if rd == ra { a.add(.qword, rd, rb) } else if rd == rb { a.add(.qword, rd, ra) }
+            else { a.lea(.qword, rd, Mem(base: ra, index: rb)) }
+        case .sub_64: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d);
+            if rd == ra { a.sub(.qword, rd, rb) } else if rd != rb { a.mov(.qword, rd, ra); a.sub(.qword, rd, rb) }
+            else { a.mov(.qword, .rax, ra); a.sub(.qword, .rax, rb); a.mov(.qword, rd, .rax) }
+        case .and: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); commutative(.and, rd, ra, rb)
+        case .or: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); commutative(.or, rd, ra, rb)
+        case .xor: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); commutative(.xor, rd, ra, rb)
+        case .mul_64: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d);
+            if rd == ra { a.imul(.qword, rd, rb) } else if rd == rb { a.imul(.qword, rd, ra) }
+            else { a.mov(.qword, rd, ra); a.imul(.qword, rd, rb) }
+        case .and_inv: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.andn(.qword, rd, rb, ra)
+        case .or_inv: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.qword, .rax, rb); a.not(.qword, .rax); a.or(.qword, .rax, ra); a.mov(.qword, rd, .rax)
+        case .xnor: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.qword, .rax, ra); a.xor(.qword, .rax, rb); a.not(.qword, .rax); a.mov(.qword, rd, .rax)
+        case .set_lt_u: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); setIf(.below, rd) { a.cmp(.qword, ra, rb) }
+        case .set_lt_s: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); setIf(.less, rd) { a.cmp(.qword, ra, rb) }
+        case .cmov_iz: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.test(.qword, rb, rb); a.cmov(.zero, .qword, rd, ra)
+        case .cmov_nz: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.test(.qword, rb, rb); a.cmov(.notZero, .qword, rd, ra)
+        case .max: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); minMax(.less, rd, ra, rb)
+        case .max_u: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); minMax(.below, rd, ra, rb)
+        case .min: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); minMax(.greater, rd, ra, rb)
+        case .min_u: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); minMax(.above, rd, ra, rb)
+        case .shlo_l_32: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.shiftX(.shl, .dword, .rax, ra, count: rb); sx32(into: rd)
+        case .shlo_r_32: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.shiftX(.shr, .dword, .rax, ra, count: rb); sx32(into: rd)
+        case .shar_r_32: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.shiftX(.sar, .dword, .rax, ra, count: rb); sx32(into: rd)
+        case .rot_l_32: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.dword, .rax, ra); shiftRAX(.rol, .dword, by: rb); sx32(into: rd)
+        case .rot_r_32: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.dword, .rax, ra); shiftRAX(.ror, .dword, by: rb); sx32(into: rd)
+        case .shlo_l_64: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.shiftX(.shl, .qword, rd, ra, count: rb)
+        case .shlo_r_64: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.shiftX(.shr, .qword, rd, ra, count: rb)
+        case .shar_r_64: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.shiftX(.sar, .qword, rd, ra, count: rb)
+        case .rot_l_64: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.qword, .rax, ra); shiftRAX(.rol, .qword, by: rb); a.mov(.qword, rd, .rax)
+        case .rot_r_64: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.qword, .rax, ra); shiftRAX(.ror, .qword, by: rb); a.mov(.qword, rd, .rax)
+        case .mul_upper_s_s, .mul_upper_u_u, .mul_upper_s_u:
+            ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d)
+            multiplyHigh(ins.opcode, rd, ra, rb)
+        case .div_u_32, .div_s_32, .rem_u_32, .rem_s_32, .div_u_64, .div_s_64, .rem_u_64, .rem_s_64:
+            ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d)
+            divide(ins.opcode, rd, ra, rb)
         }
+    }
+
+    /// `branch_*_imm`: compare with the immediate, branch to the target.
+    @inline(__always)
+    func branchImmediate(_ ops: OperandDecoder, _ cc: Condition, _ ins: inout Instruction, _ i: Int) {
+        ops.decode(.regImmOffset, into: &ins)
+        a.cmp(.qword, g(ins.a), imm: Recompiler.imm32(ins.immX))
+        branch(cc, target: ins.target, index: i)
+    }
+
+    /// `branch_*` on two registers.
+    @inline(__always)
+    func branchRegisters(_ ops: OperandDecoder, _ cc: Condition, _ ins: inout Instruction, _ i: Int) {
+        ops.decode(.regRegOffset, into: &ins)
+        a.cmp(.qword, g(ins.a), g(ins.b))
+        branch(cc, target: ins.target, index: i)
     }
 
     static func condition(_ op: Opcode) -> Condition {
@@ -100,6 +249,7 @@ extension Recompiler {
     }
 
     /// `kind`: 0 u8, 1 i8, 2 u16, 3 i16, 4 u32, 5 i32, 6 u64 (the opcode order).
+    @inline(__always)
     func load(_ kind: UInt8, _ dst: Reg, _ m: Mem, _ i: Int) {
         markFault(i)
         switch kind {
@@ -113,16 +263,14 @@ extension Recompiler {
         }
     }
 
-    static let sizes: [OperandSize] = [.byte, .word, .dword, .qword]
-
-    /// `log2size`: 0 u8, 1 u16, 2 u32, 3 u64.
-    func store(_ log2size: UInt8, _ src: Reg, _ m: Mem, _ i: Int) {
+    @inline(__always)
+    func store(_ size: OperandSize, _ src: Reg, _ m: Mem, _ i: Int) {
         markFault(i)
-        a.mov(Recompiler.sizes[Int(log2size)], m, src)
+        a.mov(size, m, src)
     }
 
-    func storeImmediate(_ log2size: UInt8, _ value: UInt64, _ m: Mem, _ i: Int) {
-        let size = Recompiler.sizes[Int(log2size)]
+    @inline(__always)
+    func storeImmediate(_ size: OperandSize, _ value: UInt64, _ m: Mem, _ i: Int) {
         switch size {
         case .byte: markFault(i); a.mov(.byte, m, imm: Int32(Int8(truncatingIfNeeded: value)))
         case .word: markFault(i); a.mov(.word, m, imm: Int32(Int16(truncatingIfNeeded: value)))

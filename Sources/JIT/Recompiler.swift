@@ -111,9 +111,8 @@ public final class Recompiler {
         self.blob = blob
         self.a = a
     }
-    /// For each code position, 1 + the code offset of its block entry when it starts a basic
-    /// block seen so far, else 0 (zero-filled pages: only the pages of block starts are touched).
-    var entryOfPC: UnsafeMutablePointer<UInt32>? = nil
+    /// The entries of the basic blocks seen so far, by pc (set for the duration of `run`).
+    var blockEntries: BlockEntries! = nil
     /// The pc of the instruction being compiled.
     var currentPC: Int64 = 0
     /// Static branches to patch once every block start is known: where the rel32 field is,
@@ -166,7 +165,10 @@ public final class Recompiler {
         Recompiler(blob: blob, a: X86Assembler(initialCapacity: blob.code.count * 4 + 4096)).run()
     }
 
-    @inline(__always) func g(_ i: UInt8) -> Reg { Recompiler.guestRegs[Int(i)] }
+    /// `guestRegs` packed four bits a register, guest register 0 in the low nibble, so that a
+    /// lookup is a shift and a mask, with no array access (`BlockEntriesTests` checks the two agree).
+    static let packedGuestRegs: UInt64 = 0x2_E_D_C_B_A_9_8_5_7_6_1_3
+
 
     func run() -> CompiledProgram {
         var scanner = CodeScanner(blob)
@@ -176,10 +178,9 @@ public final class Recompiler {
         // the pages actually written are ever touched. The per-instruction tables are one record
         // of three per instruction, and the fault pairs follow the largest possible record
         // table: the pages touched are those of `count` records and `faultCount` pairs.
-        let entryTable = PageBuffer(byteCount: (n + 1) * 4)
-        let entryOfPC = entryTable.base.bindMemory(to: UInt32.self, capacity: n + 1)
-        self.entryOfPC = entryOfPC
-        defer { self.entryOfPC = nil }
+        let blockEntries = BlockEntries(codeLength: n)
+        self.blockEntries = blockEntries
+        defer { self.blockEntries = nil }
         let tables = PageBuffer(byteCount: 5 * 4 * capacity)
         let records = tables.base.bindMemory(to: UInt32.self, capacity: 5 * capacity)
         faults = records + 3 * capacity
@@ -206,10 +207,12 @@ public final class Recompiler {
         // instruction, so control never falls into it).
         var chargeImmediate = -1, chargeIndex = 0
         var i = 0
-        while let flags = scanner.next(into: &ins) {
+        let operands = scanner.operands
+        while let flags = scanner.nextUndecoded(into: &ins) {
             records[3 &* i] = ins.pc
             currentPC = Int64(ins.pc)
-            if flags.contains(.blockStart) { entryOfPC[Int(ins.pc)] = UInt32(a.position + 1) }
+            // A block start is always charged (below), by the record appended when it ends.
+            if flags.contains(.blockStart) { blockEntries.add(pc: Int(ins.pc), entry: a.position, record: blocks.count) }
             records[3 &* i &+ 1] = UInt32(a.position)
             // Control can arrive here from elsewhere (a branch, a jump, the end of the previous
             // block): charge this block. Its charge is known after the pass (`resolveCharges`),
@@ -217,16 +220,14 @@ public final class Recompiler {
             if flags.contains(.blockStart) || afterTerminator {
                 a.emit(byte: 0x49); a.emit(byte: 0x81); a.emit(byte: 0xEF)   // sub r15, imm32
                 chargeImmediate = a.position
-                // Until `resolveCharges` patches in the charge, the immediate holds the index
-                // of this block's record (appended when the block ends), for O(1) lookups.
-                a.emit(uint32: UInt32(blocks.count))
+                a.emit(uint32: 0)                                            // the charge, patched later
                 a.emit(byte: 0x0F); a.emit(byte: 0x88)                       // js rel32 (to its stub)
                 a.emit(uint32: 0)
                 chargeIndex = i
                 blockResumes = false
             }
             records[3 &* i &+ 2] = UInt32(a.position)
-            emit(ins, index: i)
+            emit(&ins, index: i, operands)
             if flags.contains(.endsBlock) {
                 if chargeImmediate >= 0 {
                     let chainable = closingJump.field >= 0 && !blockResumes
@@ -245,7 +246,7 @@ public final class Recompiler {
             i += 1
         }
         let count = i
-        resolveCharges(&blocks, codeLength: n)
+        resolveCharges(&blocks)
         var prepaid: [PrepaidBlock] = []
         for b in blocks {
             a.patchUInt32(at: Int(b.immediate), UInt32(bitPattern: b.charge))
@@ -264,8 +265,7 @@ public final class Recompiler {
         // Static branches: to the target's entry when it starts a block, else to a panic at the
         // branching instruction.
         for f in branchFixups {
-            var target = -1
-            if f.target >= 0, f.target < Int64(n) { target = Int(entryOfPC[Int(f.target)]) - 1 }
+            var target = blockEntries.entry(at: f.target) ?? -1
             if target < 0 {
                 target = a.position
                 exit(to: panicExit, index: f.index)
@@ -279,7 +279,7 @@ public final class Recompiler {
             a.patchUInt32(at: Int(b.jumpField), UInt32(truncatingIfNeeded: body - (Int(b.jumpField) + 4)))
         }
         let jumpEntries = blob.jumpTable.map { pc -> Int32 in
-            Int(pc) < n ? Int32(entryOfPC[Int(pc)]) - 1 : -1
+            Int32(blockEntries.entry(at: Int64(pc)) ?? -1)
         }
         a.finalize()
         return CompiledProgram(code: a.buffer, codeSize: a.position, trampoline: trampoline,
@@ -356,12 +356,6 @@ public final class Recompiler {
         a.jmp(haltExit)
     }
 
-    /// Records that the next emitted instruction accesses guest memory for instruction `index`.
-    @inline(__always) func markFault(_ index: Int) {
-        faults[2 &* faultCount] = UInt32(a.position)
-        faults[2 &* faultCount &+ 1] = UInt32(index)
-        faultCount += 1
-    }
 
     /// Jumps to the exit `label` with instruction index `index` in eax.
     func exit(to label: Label, index: Int) {
@@ -397,20 +391,11 @@ public final class Recompiler {
     /// (panic, page fault) gets the part paid for blocks not entered back (`surplus(at:)`).
     /// Blocks with exits that resume (`ecalli`, `sbrk`) are never chained from, so a resumed run
     /// never holds gas paid in advance.
-    func resolveCharges(_ blocks: inout [BlockCharge], codeLength n: Int) {
-        guard let entryOfPC else { return }
-        // The record of the block whose prologue is at code offset `entry`: its index is still
-        // in the prologue's immediate (see `run`), checked against the record.
-        func record(atEntry entry: Int) -> Int? {
-            let immediate = entry + Recompiler.chargeImmediateOffset
-            let r = Int(a.uint32(at: immediate))
-            return r < blocks.count && Int(blocks[r].immediate) == immediate ? r : nil
-        }
+    func resolveCharges(_ blocks: inout [BlockCharge]) {
         for r in blocks.indices where blocks[r].jumpField >= 0 {
-            let t = blocks[r].target
-            guard t >= 0, Int(t) < n, entryOfPC[Int(t)] != 0,
-                  let next = record(atEntry: Int(entryOfPC[Int(t)]) - 1) else { continue }
-            blocks[r].next = Int32(next)
+            guard let target = blockEntries.block(at: Int64(blocks[r].target)) else { continue }
+            assert(Int(blocks[target.record].immediate) == target.entry + Recompiler.chargeImmediateOffset)
+            blocks[r].next = Int32(target.record)
         }
         // 0: not resolved, 1: on the current path, 2: resolved.
         var state = [UInt8](repeating: 0, count: blocks.count)
@@ -442,13 +427,27 @@ public final class Recompiler {
         }
     }
 
-    /// The code offset of the entry of the block at `target`, if one has been emitted.
-    /// Only a target at or before the instruction being compiled can have one, so only those are
-    /// looked up: a forward target's entry is always 0 here, and reading it touched table memory
-    /// far ahead of the pass for nothing (about 5% of the compile of a 1 MB program).
+    /// The code offset of the entry of the block at `target`, if one has been emitted (only a
+    /// target at or before the instruction being compiled can have one).
     @inline(__always) func knownEntry(_ target: Int64) -> Int? {
-        guard target >= 0, target <= currentPC else { return nil }
-        let e = entryOfPC![Int(target)]
-        return e != 0 ? Int(e) - 1 : nil
+        guard target <= currentPC else { return nil }
+        return blockEntries.entry(at: target)
+    }
+}
+
+extension Recompiler {
+    /// The host register of guest register `i` (0...12).
+    @inline(__always) func g(_ i: UInt8) -> Reg { Recompiler.hostRegister(i) }
+
+    /// `guestRegs[i]` for i in 0...12, from `packedGuestRegs`.
+    @inline(__always) static func hostRegister(_ i: UInt8) -> Reg {
+        unsafeBitCast(UInt8(truncatingIfNeeded: packedGuestRegs >> (UInt64(i & 15) << 2)) & 15, to: Reg.self)
+    }
+
+    /// Records that the next emitted instruction accesses guest memory for instruction `index`.
+    @inline(__always) func markFault(_ index: Int) {
+        faults[2 &* faultCount] = UInt32(a.position)
+        faults[2 &* faultCount &+ 1] = UInt32(index)
+        faultCount += 1
     }
 }

@@ -130,6 +130,23 @@ public struct CodeScanner: ~Copyable {
     /// Writes the next entry into `ins` and returns its flags, or returns nil after the final
     /// trap at pc = codeLength (always the last entry).
     public mutating func next(into ins: inout Instruction) -> Flags? {
+        advance(into: &ins, decodingOperands: true)
+    }
+
+    /// As `next(into:)`, but leaves the operands (`a`, `b`, `d`, `immX`, `immY`) unset for the
+    /// caller to decode with `operands`, whose form it knows once it has dispatched on the
+    /// opcode: a consumer that switches on the opcode anyway (the recompiler) then dispatches
+    /// once per instruction instead of twice (the form switch is an indirect branch that
+    /// mispredicts on most instructions of real code).
+    public mutating func nextUndecoded(into ins: inout Instruction) -> Flags? {
+        advance(into: &ins, decodingOperands: false)
+    }
+
+    /// The operand decoder over this scanner's padded code, for `nextUndecoded(into:)`.
+    public var operands: OperandDecoder { OperandDecoder(z: PaddedCodeReader(bytes: UnsafeRawPointer(padded))) }
+
+    @inline(__always)
+    private mutating func advance(into ins: inout Instruction, decodingOperands: Bool) -> Flags? {
         if pendingTrap >= 0 {
             let at = pendingTrap
             pendingTrap = -1
@@ -156,7 +173,9 @@ public struct CodeScanner: ~Copyable {
         if kind != 0 {
             let op = opcodes[Int(byte)]
             ins = Instruction(opcode: op, rawOpcode: byte, isValid: true, pc: UInt32(at), length: UInt32(1 + skip))
-            decodeOperands(op, at: at, skip: skip, PaddedCodeReader(bytes: UnsafeRawPointer(padded)), into: &ins)
+            if decodingOperands {
+                decodeOperands(op.form, at: at, skip: skip, PaddedCodeReader(bytes: UnsafeRawPointer(padded)), into: &ins)
+            }
             let isStart = (count == 0 && at == 0) || (previousEndsBlock && previousNext == at && count > 0)
             flags = Flags(rawValue: kind >> 1 | (isStart ? Flags.blockStart.rawValue : 0))
             previousEndsBlock = kind & (Flags.terminator.rawValue << 1) != 0
@@ -171,5 +190,23 @@ public struct CodeScanner: ~Copyable {
         pc = next
         count += 1
         return flags
+    }
+}
+
+/// Decodes the operands of an instruction that `CodeScanner.nextUndecoded(into:)` produced,
+/// given its form (`Opcode.form`). Inlined into the caller, a constant form folds away the
+/// decoder's own switch.
+public struct OperandDecoder {
+    @usableFromInline let z: PaddedCodeReader
+
+    @inlinable @inline(__always)
+    init(z: PaddedCodeReader) { self.z = z }
+
+    /// Fills `ins`'s operands; `form` must be `ins.opcode.form` (and `ins` a valid instruction).
+    /// Transparent, so that it is inlined even into a caller past the optimizer's inlining
+    /// size limits (the recompiler's one big switch).
+    @_transparent
+    public func decode(_ form: OperandForm, into ins: inout Instruction) {
+        decodeOperands(form, at: Int(ins.pc), skip: Int(ins.skipPlusOne) &- 1, z, into: &ins)
     }
 }

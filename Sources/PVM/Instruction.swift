@@ -22,7 +22,7 @@ public struct Instruction: Sendable, Equatable {
     public var a: UInt8 = 0
     public var b: UInt8 = 0
     public var d: UInt8 = 0
-    var skipPlusOne: UInt8
+    @usableFromInline var skipPlusOne: UInt8
 
     public init(opcode: Opcode, rawOpcode: UInt8, isValid: Bool, pc: UInt32, length: UInt32) {
         self.opcode = opcode
@@ -35,8 +35,8 @@ public struct Instruction: Sendable, Equatable {
     /// The absolute branch target for the offset forms, `ı + signed offset`; may lie outside the
     /// code. Stored in `immY`, which those forms do not use.
     public var target: Int64 {
-        get { Int64(bitPattern: immY) }
-        set { immY = UInt64(bitPattern: newValue) }
+        @inlinable get { Int64(bitPattern: immY) }
+        @inlinable set { immY = UInt64(bitPattern: newValue) }
     }
 
     /// `1 + skip(pc)`: the distance to the next instruction (at most 25).
@@ -47,7 +47,7 @@ public struct Instruction: Sendable, Equatable {
 }
 
 /// Sign-extends the low `n` bytes of `x` (n in 0...8); sext₀ is 0.
-@inline(__always)
+@inlinable @inline(__always)
 public func signExtend(_ x: UInt64, bytes n: Int) -> UInt64 {
     if n == 0 { return 0 }
     if n >= 8 { return x }
@@ -56,6 +56,7 @@ public func signExtend(_ x: UInt64, bytes n: Int) -> UInt64 {
 }
 
 /// Reads ζ (the code, zero past its end) as little-endian integers for the operand decoder.
+@usableFromInline
 protocol CodeReader {
     /// ζ[at ..< at+n] as a little-endian integer, n in 0...8.
     func read(_ at: Int, _ n: Int) -> UInt64
@@ -64,7 +65,7 @@ protocol CodeReader {
 }
 
 extension CodeReader {
-    @inline(__always)
+    @inlinable @inline(__always)
     func readSigned(_ at: Int, _ n: Int) -> UInt64 { signExtend(read(at, n), bytes: n) }
 }
 
@@ -88,11 +89,15 @@ struct CheckedCodeReader: CodeReader {
 /// Unchecked reads from a copy of the code followed by `padding` zero bytes: for decoding a whole
 /// program in one pass. Every read starts at most 25 bytes past an instruction start, which is
 /// inside the code, so 8-byte loads never leave the padded copy.
+@usableFromInline
 struct PaddedCodeReader: CodeReader {
     static let padding = 48
-    let bytes: UnsafeRawPointer
+    @usableFromInline let bytes: UnsafeRawPointer
 
-    @inline(__always)
+    @inlinable @inline(__always)
+    init(bytes: UnsafeRawPointer) { self.bytes = bytes }
+
+    @inlinable @inline(__always)
     func read(_ at: Int, _ n: Int) -> UInt64 {
         if n == 0 { return 0 }
         let v = bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)
@@ -101,7 +106,7 @@ struct PaddedCodeReader: CodeReader {
 
     /// Branch-free: an 8-byte load shifted up so that byte n-1 is the top byte, then an
     /// arithmetic shift back down (Swift's shifts give 0 for a shift by 64, so n = 0 is 0).
-    @inline(__always)
+    @inlinable @inline(__always)
     func readSigned(_ at: Int, _ n: Int) -> UInt64 {
         let v = bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)
         let shift = UInt64(64 &- 8 &* n)
@@ -134,22 +139,23 @@ extension ProgramBlob {
         }
         var ins = Instruction(opcode: op, rawOpcode: op.rawValue, isValid: true,
                               pc: UInt32(truncatingIfNeeded: pc), length: UInt32(length))
-        decodeOperands(op, at: pc, skip: length - 1, CheckedCodeReader(code: code), into: &ins)
+        decodeOperands(op.form, at: pc, skip: length - 1, CheckedCodeReader(code: code), into: &ins)
         return ins
     }
 }
 
 /// Operand decoding (SPEC.md §2.5) over any code reader, into an instruction whose opcode, pc
-/// and length are already set. `l` is skip(pc).
-@inline(__always)
-func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R, into ins: inout Instruction) {
+/// and length are already set, of operand form `form` (its opcode's). `l` is skip(pc).
+/// Transparent (see `OperandDecoder.decode`).
+@usableFromInline @_transparent
+func decodeOperands<R: CodeReader>(_ form: OperandForm, at pc: Int, skip l: Int, _ z: R, into ins: inout Instruction) {
     let b1 = z.read(pc + 1, 1)
     let low = b1 & 15, high = b1 >> 4
     let lowReg = UInt8(truncatingIfNeeded: low < 12 ? low : 12)
     let highReg = UInt8(truncatingIfNeeded: high < 12 ? high : 12)
     @inline(__always) func imm(_ at: Int, _ n: Int) -> UInt64 { z.readSigned(at, n) }
     @inline(__always) func offset(_ at: Int, _ n: Int) -> Int64 { Int64(pc) + Int64(bitPattern: imm(at, n)) }
-    switch op.form {
+    switch form {
     case .none:
         break
     case .imm:
@@ -172,7 +178,7 @@ func decodeOperands<R: CodeReader>(_ op: Opcode, at pc: Int, skip l: Int, _ z: R
         let lx = min(4, Int((b1 >> 4) % 8))
         let ly = min(4, max(0, l - lx - 1))
         ins.immX = imm(pc + 2, lx)
-        if op.form == .regImmImm {
+        if form == .regImmImm {
             ins.immY = imm(pc + 2 + lx, ly)
         } else {
             ins.target = offset(pc + 2 + lx, ly)
