@@ -34,6 +34,12 @@ public struct CodeScanner: ~Copyable {
     private let maskWords: Int
     /// The next bitmask position to decode (≥ codeLength once the code is exhausted).
     private var pc = 0
+    /// The set bitmask positions after `pc` in word `wordIndex` of the mask (`pc`'s word, or
+    /// the last word searched), lowest first: taking the lowest, `following()`, is the scan's
+    /// only step from one instruction to the next, a register operation or two rather than a
+    /// load of the mask word that depends on the previous step's result.
+    private var bits: UInt64 = 0
+    private var wordIndex = 0
     /// A synthetic trap owed before the instruction at `pc`, or -1.
     private var pendingTrap = -1
     private var finished = false
@@ -105,6 +111,10 @@ public struct CodeScanner: ~Copyable {
         kinds = CodeScanner.descriptors
         opcodes = CodeScanner.opcodeTable
         pc = n > 0 ? nextSet(0) : 0
+        if pc < n {
+            wordIndex = pc >> 6
+            bits = mask[wordIndex] & ~((2 &<< UInt64(pc & 63)) &- 1)
+        }
     }
 
     /// An upper bound on the number of entries (each real instruction with its synthetic trap
@@ -124,6 +134,35 @@ public struct CodeScanner: ~Copyable {
             if word != 0 { return w << 6 + word.trailingZeroBitCount }
             w += 1
         }
+        return codeLength
+    }
+
+    /// The set bitmask position after the current one (codeLength if none), which it makes the
+    /// current one.
+    @inline(__always)
+    private mutating func following() -> Int {
+        let b = bits
+        if _fastPath(b != 0) {
+            bits = b & (b &- 1)
+            return wordIndex &<< 6 &+ b.trailingZeroBitCount
+        }
+        return followingInLaterWords()
+    }
+
+    @inline(never)
+    private mutating func followingInLaterWords() -> Int {
+        var w = wordIndex + 1
+        while w < maskWords {
+            let b = mask[w]
+            if b != 0 {
+                wordIndex = w
+                bits = b & (b &- 1)
+                return w << 6 + b.trailingZeroBitCount
+            }
+            w += 1
+        }
+        wordIndex = maskWords
+        bits = 0
         return codeLength
     }
 
@@ -164,7 +203,7 @@ public struct CodeScanner: ~Copyable {
             return .endsBlock
         }
         let at = pc
-        let next = nextSet(at + 1)
+        let next = following()
         let gap = next - at - 1
         let skip = gap < 24 ? gap : 24
         let byte = padded.load(fromByteOffset: at, as: UInt8.self)

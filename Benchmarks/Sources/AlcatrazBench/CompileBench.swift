@@ -131,6 +131,28 @@ enum CompileBench {
         print(c.wall, c.cpu)
     }
 
+    /// Times `reps` compiles (after one untimed) of the program in `path`, a standard program
+    /// (`alcatraz asm`, `alcatraz link`) or a bare blob, in this process, and prints the
+    /// medians and minima: the compile speed of any program, e.g. one with a particular
+    /// instruction mix.
+    static func compileFile(path: String, reps: Int) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw BenchError("cannot read \(path)") }
+        let bytes = [UInt8](data)
+        let blob: ProgramBlob
+        if let program = try? StandardProgram(decoding: bytes) { blob = program.blob } else { blob = try ProgramBlob(decoding: bytes) }
+        let instructions = DecodedProgram(blob).instructions.count
+        var wall: [Double] = [], cpu: [Double] = []
+        for r in 0...reps {
+            let (compiled, c) = Span.measure { Recompiler.compile(blob) }
+            precondition(compiled.codeSize > 0)
+            if r > 0 { wall.append(Double(c.wall)); cpu.append(Double(c.cpu)) }
+        }
+        let w = Summary(wall), c = Summary(cpu)
+        print("\(path): \(blob.code.count) bytes of code, \(instructions) instructions, \(reps) compiles")
+        print("wall ms median \(fixed(w.median / 1e6, 2)) min \(fixed(w.min / 1e6, 2)); cpu ms median \(fixed(c.median / 1e6, 2)) min \(fixed(c.min / 1e6, 2))")
+        print("MB/s (median wall) \(fixed(Double(blob.code.count) / w.median * 1e3, 1)); ns/instr \(fixed(w.median / Double(instructions), 1)) (min cpu \(fixed(c.min / Double(instructions), 1)))")
+    }
+
     /// `reps` cold compiles of `bytes`, each in a fresh `alcatraz-bench --compile-once` process.
     static func cold(_ bytes: [UInt8], reps: Int) throws -> [Span] {
         let path = NSTemporaryDirectory() + "alcatraz-bench-\(getpid()).blob"

@@ -13,6 +13,7 @@ usage: alcatraz-bench [options]
   --quick           small workloads (a smoke test, not for quoting)
   --json            print the report as JSON instead of tables
   --quiet           no progress lines on stderr
+  --compile-file F  time --reps compiles of the program (standard program or bare blob) in F
   --compile-once F  (internal) time one compile of the blob in file F in this fresh process
 """
 
@@ -61,6 +62,12 @@ func main() -> Int32 {
         let args = Array(CommandLine.arguments.dropFirst())
         if args.count == 2, args[0] == "--compile-once" {
             try CompileBench.compileOnce(path: args[1])
+            return 0
+        }
+        if let k = args.firstIndex(of: "--compile-file"), k + 1 < args.count {
+            var rest = args
+            rest.removeSubrange(k...(k + 1))
+            try CompileBench.compileFile(path: args[k + 1], reps: try Options.parse(rest).reps)
             return 0
         }
         let o = try Options.parse(args)
