@@ -24,7 +24,8 @@ final class BlockEntries {
     private var entries: UnsafeMutablePointer<UInt32>
     private var capacity: Int
     private(set) var count = 0
-    /// The last pc added (blocks must be added in ascending pc order).
+    /// The last pc added (blocks must be added in ascending pc order; checked in debug builds,
+    /// where the pass is one of the tests of it).
     private var lastPC = -1
     /// The number of code bytes: lookups take pcs below it.
     let codeLength: Int
@@ -47,11 +48,12 @@ final class BlockEntries {
     /// entry at code offset `entry` and its charge in the recompiler's record `record`.
     @inline(__always)
     func add(pc: Int, entry: Int, record: Int) {
-        precondition(pc > lastPC && pc < codeLength, "blocks are added once each, in pc order")
+        assert(pc > lastPC && pc < codeLength, "blocks are added once each, in pc order")
         lastPC = pc
         let w = pc &>> 6
         let bits = words[w]
-        if bits == 0 { ranks[w] = UInt32(truncatingIfNeeded: count) }
+        // The blocks before this word: all so far but those already in it (no branch).
+        ranks[w] = UInt32(truncatingIfNeeded: count &- bits.nonzeroBitCount)
         words[w] = bits | 1 &<< UInt64(pc & 63)
         if _slowPath(count == capacity) { grow() }
         entries[2 &* count] = UInt32(truncatingIfNeeded: entry)

@@ -31,7 +31,7 @@ extension Recompiler {
             // prologue when it chains the two.
             closingJump = (a.position + 1, Int64(ins.pc) + Int64(ins.length))
             closingIsFallthrough = true
-            a.emit(byte: 0x0F); a.emit(byte: 0x1F); a.emit(byte: 0x44); a.emit(byte: 0); a.emit(byte: 0)
+            a.emit(raw: 0x00_0044_1F0F, bytes: 5)          // nop dword [rax+rax*1+0]
         case .ecalli: blockResumes = true; exit(to: hostExit, index: i)
         case .jump:
             ops.decode(.offset, into: &ins)

@@ -218,11 +218,11 @@ public final class Recompiler {
             // block): charge this block. Its charge is known after the pass (`resolveCharges`),
             // so the immediate is always 32 bits, patched then.
             if flags.contains(.blockStart) || afterTerminator {
-                a.emit(byte: 0x49); a.emit(byte: 0x81); a.emit(byte: 0xEF)   // sub r15, imm32
-                chargeImmediate = a.position
-                a.emit(uint32: 0)                                            // the charge, patched later
-                a.emit(byte: 0x0F); a.emit(byte: 0x88)                       // js rel32 (to its stub)
-                a.emit(uint32: 0)
+                // sub r15, imm32 (49 81 EF, the charge patched later); js rel32 (0F 88, to the
+                // block's stub, patched later): written as 8 + 5 bytes.
+                chargeImmediate = a.position + Recompiler.chargeImmediateOffset
+                a.emit(raw: 0x0F00_0000_00EF_8149, bytes: 8)
+                a.emit(raw: 0x88, bytes: 5)
                 chargeIndex = i
                 blockResumes = false
             }
@@ -247,6 +247,7 @@ public final class Recompiler {
         }
         let count = i
         resolveCharges(&blocks)
+        let bailOffset = a.offset(of: bailExit)!, oogOffset = a.offset(of: oogExit)!
         var prepaid: [PrepaidBlock] = []
         for b in blocks {
             a.patchUInt32(at: Int(b.immediate), UInt32(bitPattern: b.charge))
@@ -254,9 +255,15 @@ public final class Recompiler {
             a.patchUInt32(at: jsField, UInt32(truncatingIfNeeded: a.position - (jsField + 4)))
             // The stub undoes the whole charge: the state is as before the block. When the
             // block alone would have fitted, the exact end is left to the interpreter (a bail).
-            a.add(.qword, Recompiler.gasReg, imm: b.charge)
-            a.mov(.dword, .rax, imm: b.index)
-            a.jmp(b.charge > b.cost ? bailExit : oogExit)
+            // add r15, imm8/imm32 (49 83 C7 / 49 81 C7); mov eax, imm32 (B8); jmp rel32 (E9).
+            let exit = b.charge > b.cost ? bailOffset : oogOffset
+            if b.charge <= 127 {
+                a.emit(raw: 0x00C7_8349 | UInt64(UInt32(bitPattern: b.charge)) << 24, bytes: 4)
+            } else {
+                a.emit(raw: 0x00C7_8149 | UInt64(UInt32(bitPattern: b.charge)) << 24, bytes: 7)
+            }
+            a.emit(raw: 0xB8 | UInt64(UInt32(bitPattern: b.index)) << 8, bytes: 5)
+            a.emit(raw: 0xE9 | UInt64(UInt32(truncatingIfNeeded: exit - (a.position + 5))) << 8, bytes: 5)
             if b.charge > b.cost {
                 prepaid.append(PrepaidBlock(index: UInt32(b.index), cost: UInt32(b.cost),
                                             surplus: UInt32(b.charge - b.cost)))
@@ -391,38 +398,44 @@ public final class Recompiler {
     /// (panic, page fault) gets the part paid for blocks not entered back (`surplus(at:)`).
     /// Blocks with exits that resume (`ecalli`, `sbrk`) are never chained from, so a resumed run
     /// never holds gas paid in advance.
-    func resolveCharges(_ blocks: inout [BlockCharge]) {
-        for r in blocks.indices where blocks[r].jumpField >= 0 {
-            guard let target = blockEntries.block(at: Int64(blocks[r].target)) else { continue }
-            assert(Int(blocks[target.record].immediate) == target.entry + Recompiler.chargeImmediateOffset)
-            blocks[r].next = Int32(target.record)
-        }
-        // 0: not resolved, 1: on the current path, 2: resolved.
-        var state = [UInt8](repeating: 0, count: blocks.count)
-        var path: [Int] = []
-        for start in blocks.indices where state[start] == 0 {
-            path.removeAll(keepingCapacity: true)
-            var r = start
-            while true {
-                if state[r] == 2 { break }
-                if state[r] == 1 { blocks[path.last!].next = -1; break }   // a cycle: cut it
-                state[r] = 1
-                path.append(r)
-                guard blocks[r].next >= 0 else { break }
-                r = Int(blocks[r].next)
+    func resolveCharges(_ blockArray: inout [BlockCharge]) {
+        blockArray.withUnsafeMutableBufferPointer { blocks in
+            for r in blocks.indices where blocks[r].jumpField >= 0 {
+                guard let target = blockEntries.block(at: Int64(blocks[r].target)) else { continue }
+                assert(Int(blocks[target.record].immediate) == target.entry + Recompiler.chargeImmediateOffset)
+                blocks[r].next = Int32(target.record)
             }
-            for r in path.reversed() {
-                var charge = blocks[r].cost
-                let next = Int(blocks[r].next)
-                if next >= 0 {
-                    if blocks[next].charge <= Recompiler.maximumChainCharge - charge {
-                        charge += blocks[next].charge
-                    } else {
-                        blocks[r].next = -1
-                    }
+            // A record's `charge` is 0 until resolved (every cost is at least 1), -1 while it is on
+            // the path being followed.
+            var path: [Int32] = []
+            path.reserveCapacity(64)
+            for start in blocks.indices where blocks[start].charge == 0 {
+                path.removeAll(keepingCapacity: true)
+                var r = start
+                while true {
+                    let c = blocks[r].charge
+                    if c > 0 { break }
+                    if c < 0 { blocks[Int(path.last!)].next = -1; break }   // a cycle: cut it
+                    blocks[r].charge = -1
+                    path.append(Int32(truncatingIfNeeded: r))
+                    guard blocks[r].next >= 0 else { break }
+                    r = Int(blocks[r].next)
                 }
-                blocks[r].charge = charge
-                state[r] = 2
+                var k = path.count - 1
+                while k >= 0 {
+                    let r = Int(path[k])
+                    var charge = blocks[r].cost
+                    let next = Int(blocks[r].next)
+                    if next >= 0 {
+                        if blocks[next].charge <= Recompiler.maximumChainCharge - charge {
+                            charge += blocks[next].charge
+                        } else {
+                            blocks[r].next = -1
+                        }
+                    }
+                    blocks[r].charge = charge
+                    k -= 1
+                }
             }
         }
     }

@@ -117,6 +117,16 @@ public final class X86Assembler {
         for b in bytes { emit(byte: b) }
     }
 
+    /// Appends the low `n` bytes (1...8) of `value`, little-endian, with one store: for the
+    /// fixed byte sequences the recompiler writes per block.
+    @inline(__always)
+    public func emit(raw value: UInt64, bytes n: Int) {
+        precondition(n >= 1 && n <= 8, "1 to 8 raw bytes")
+        reserve()
+        UnsafeMutableRawPointer(base + count).storeBytes(of: value.littleEndian, as: UInt64.self)
+        count &+= n
+    }
+
     /// Appends a little-endian 32-bit value.
     public func emit(uint32 value: UInt32) {
         reserve()
