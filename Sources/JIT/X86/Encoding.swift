@@ -14,10 +14,13 @@ extension X86Assembler {
 
     /// Emits a REX prefix if any of its bits is needed, or if `force` is set (byte access to
     /// spl/bpl/sil/dil). `r`, `x` and `b` are 0 or 1.
+    /// Branch-free: the byte is always stored and kept only when needed (the registers of
+    /// recompiled code are data, so a branch on them would mispredict).
     @inline(__always)
     func rex(w: Bool, r: UInt8, x: UInt8, b: UInt8, force: Bool) {
         let bits = (w ? 8 : 0) | (r << 2) | (x << 1) | b
-        if bits != 0 || force { put(0x40 | bits) }
+        base[count] = 0x40 | bits
+        count &+= (bits != 0) || force ? 1 : 0
     }
 
     @inline(__always)
@@ -95,30 +98,23 @@ extension X86Assembler {
             put32(UInt32(bitPattern: m.disp))
             return
         }
+        // Branch-free, like `rex`: the choices below depend on the guest's registers and
+        // immediates. Every byte that may be needed is stored; `count` advances past the
+        // ones that are.
         let b3 = m.base & 7
         // mod=00 with base 101 (rbp/r13) would mean rip/disp32, so those bases need a disp8 0.
-        let mod: UInt8
-        if m.disp == 0 && b3 != 0b101 {
-            mod = 0b00
-        } else if m.disp >= -128 && m.disp <= 127 {
-            mod = 0b01
-        } else {
-            mod = 0b10
-        }
-        if m.index == Mem.noIndex && b3 != 0b100 {
-            put(mod << 6 | r | b3)
-        } else {
-            // rsp/r12 as base (rm=100) is the SIB escape, so they always need a SIB byte;
-            // index=100 without REX.X means "no index".
-            let idx: UInt8 = m.index == Mem.noIndex ? 0b100 : m.index & 7
-            put(mod << 6 | r | 0b100)
-            put(m.scale.rawValue << 6 | idx << 3 | b3)
-        }
-        if mod == 0b01 {
-            put(UInt8(truncatingIfNeeded: m.disp))
-        } else if mod == 0b10 {
-            put32(UInt32(bitPattern: m.disp))
-        }
+        let fits8 = m.disp >= -128 && m.disp <= 127
+        let noDisp = m.disp == 0 && b3 != 0b101
+        let mod: UInt8 = noDisp ? 0b00 : (fits8 ? 0b01 : 0b10)
+        // rsp/r12 as base (rm=100) is the SIB escape, so they always need a SIB byte;
+        // index=100 without REX.X means "no index".
+        let sib = m.index != Mem.noIndex || b3 == 0b100
+        let idx: UInt8 = m.index == Mem.noIndex ? 0b100 : m.index & 7
+        base[count] = mod << 6 | r | (sib ? 0b100 : b3)
+        base[count &+ 1] = m.scale.rawValue << 6 | idx << 3 | b3
+        count &+= sib ? 2 : 1
+        UnsafeMutableRawPointer(base + count).storeBytes(of: UInt32(bitPattern: m.disp).littleEndian, as: UInt32.self)
+        count &+= noDisp ? 0 : (fits8 ? 1 : 4)
     }
 
     /// Appends an immediate of `bytes` bytes (1, 2 or 4), truncating `value`.
