@@ -2,9 +2,12 @@ import PVM
 
 /// Arithmetic, logic, shifts, bit counts, multiplication and division.
 extension Recompiler {
+    /// rd = ra op rb for a commutative op: `op rd, rb` when rd is ra, `op rd, ra` when rd is rb,
+    /// else `mov rd, ra; op rd, rb`; chosen without branches (the registers are the guest's).
     func commutative(_ op: ALUOp, _ rd: Reg, _ ra: Reg, _ rb: Reg) {
-        if rd == ra { a.alu(op, .qword, rd, rb) } else if rd == rb { a.alu(op, .qword, rd, ra) }
-        else { a.mov(.qword, rd, ra); a.alu(op, .qword, rd, rb) }
+        let rdIsB = rd == rb
+        a.movUnlessSame(.qword, rd, rdIsB ? rd : ra)
+        a.alu(op, .qword, rd, rdIsB ? ra : rb)
     }
 
     /// dst = 1 if `cc` holds after `compare`, else 0.

@@ -8,7 +8,7 @@ extension Recompiler {
     @inline(__always) static func fits32(_ v: UInt64) -> Bool { Int64(bitPattern: v) == Int64(Int32(truncatingIfNeeded: v)) }
     @inline(__always) static func imm32(_ v: UInt64) -> Int32 { Int32(truncatingIfNeeded: v) }
 
-    func move(_ dst: Reg, _ src: Reg) { if dst != src { a.mov(.qword, dst, src) } }
+    func move(_ dst: Reg, _ src: Reg) { a.movUnlessSame(.qword, dst, src) }
 
     /// dst = sign-extension of the low 32 bits of rax.
     func sx32(into dst: Reg) { a.movsxd(dst, .rax) }

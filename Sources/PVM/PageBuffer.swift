@@ -6,15 +6,15 @@ import Darwin
 import Synchronization
 
 /// A zero-filled, read-write block of whole pages of its own (anonymous, private), for the
-/// large transient buffers of decoding and compiling: the padded code copy, the per-pc tables,
+/// large transient buffers of decoding and compiling: the padded code copy, the per-pc bitmaps,
 /// the machine-code buffer.
 ///
 /// Why not `malloc`: a buffer of a few MiB comes from a fresh mapping either way, and on this
 /// kind of machine (a VM) the first touch of each 4 KiB page costs about 1.3 µs. A worker
 /// compiles once, in a fresh process, so it touches every page for the first time: for a 1 MB
-/// program that was about 10 of its 22 ms (docs/benchmarks.md). A buffer of 2 MiB or more is therefore placed on
+/// program that was about 10 of its 22 ms (docs/benchmarks.md). A buffer of 1 MiB or more is therefore placed on
 /// 2 MiB boundaries and asked for transparent huge pages (`MADV_HUGEPAGE`): one fault per
-/// 2 MiB instead of 512. Where THP is off, or the advice is refused (e.g. by a seccomp filter),
+/// 2 MiB instead of up to 512. Where THP is off, or the advice is refused (e.g. by a seccomp filter),
 /// the buffer simply stays in 4 KiB pages.
 ///
 /// Small buffers (under `heapLimit`) come from the heap instead, where a mapping's two system

@@ -18,6 +18,19 @@ struct X86MoveTests {
         try f.verify()
     }
 
+    /// Nothing for a register onto itself, else the same `mov` (the recompiler's branch-free
+    /// register copy).
+    @Test func movUnlessSame() throws {
+        let f = Form("mov r, r unless the same")
+        for d in allRegs {
+            for r in allRegs {
+                f.a.movUnlessSame(.qword, d, r)
+                if d != r { f.expect("mov \(name(d, .qword)),\(name(r, .qword))") }
+            }
+        }
+        try f.verify()
+    }
+
     @Test func movRegImm() throws {
         let f = Form("mov r, imm")
         let values: [Int32] = [0, 1, -1, 127, -128, 255, 0x7fff, -0x8000, 0xffff, 0x12345678, Int32.min, Int32.max]

@@ -3,6 +3,15 @@
 extension X86Assembler {
     // MARK: mov
 
+    /// `mov dst, src` unless `dst` is `src` (then nothing), without a branch on the registers:
+    /// the instruction is written either way and kept only when needed.
+    @inline(__always)
+    public func movUnlessSame(_ size: OperandSize, _ dst: Reg, _ src: Reg) {
+        let start = count
+        mov(size, dst, src)
+        count = dst == src ? start : count
+    }
+
     /// `mov dst, src` (register to register).
     @inline(__always)
     public func mov(_ size: OperandSize, _ dst: Reg, _ src: Reg) {
