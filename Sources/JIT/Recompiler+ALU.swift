@@ -10,10 +10,18 @@ extension Recompiler {
         a.alu(op, .qword, rd, rdIsB ? ra : rb)
     }
 
-    /// dst = 1 if `cc` holds after `compare`, else 0.
-    func setIf(_ cc: Condition, _ dst: Reg, _ compare: () -> Void) {
+    /// dst = 1 if `cc` holds after `cmp x, y`, else 0.
+    func setIf(_ cc: Condition, _ dst: Reg, _ x: Reg, _ y: Reg) {
         a.xor(.dword, .rax, .rax)
-        compare()
+        a.cmp(.qword, x, y)
+        a.setcc(cc, .rax)
+        a.mov(.qword, dst, .rax)
+    }
+
+    /// dst = 1 if `cc` holds after `cmp x, imm`, else 0.
+    func setIf(_ cc: Condition, _ dst: Reg, _ x: Reg, imm: Int32) {
+        a.xor(.dword, .rax, .rax)
+        a.cmp(.qword, x, imm: imm)
         a.setcc(cc, .rax)
         a.mov(.qword, dst, .rax)
     }

@@ -20,7 +20,9 @@ extension Recompiler {
     /// the same reason.
     @inline(__always)
     func emit(_ ins: inout Instruction, index i: Int, _ ops: OperandDecoder) {
-        guard ins.isValid else { exit(to: panicExit, index: i); return }
+        // An invalid entry (not an instruction start, or not a defined opcode) has the opcode
+        // `trap` and panics as a valid `trap` does: the switch covers it.
+        assert(ins.isValid || ins.opcode == .trap)
         // The registers and immediate of the instruction, once decoded.
         var ra = Reg.rax, rb = Reg.rax, rd = Reg.rax, imm: Int32 = 0
         switch ins.opcode {
@@ -133,10 +135,10 @@ extension Recompiler {
         case .or_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); move(ra, rb); a.or(.qword, ra, imm: imm)
         case .mul_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.imul(.dword, .rax, rb, imm: imm); sx32(into: ra)
         case .mul_imm_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.imul(.qword, ra, rb, imm: imm)
-        case .set_lt_u_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.below, ra) { a.cmp(.qword, rb, imm: imm) }
-        case .set_lt_s_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.less, ra) { a.cmp(.qword, rb, imm: imm) }
-        case .set_gt_u_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.above, ra) { a.cmp(.qword, rb, imm: imm) }
-        case .set_gt_s_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.greater, ra) { a.cmp(.qword, rb, imm: imm) }
+        case .set_lt_u_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.below, ra, rb, imm: imm)
+        case .set_lt_s_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.less, ra, rb, imm: imm)
+        case .set_gt_u_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.above, ra, rb, imm: imm)
+        case .set_gt_s_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.greater, ra, rb, imm: imm)
         case .shlo_l_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, rb); a.shl(.dword, .rax, imm: UInt8(ins.immX & 31)); sx32(into: ra)
         case .shlo_r_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, rb); a.shr(.dword, .rax, imm: UInt8(ins.immX & 31)); sx32(into: ra)
         case .shar_r_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, rb); a.sar(.dword, .rax, imm: UInt8(ins.immX & 31)); sx32(into: ra)
@@ -177,8 +179,8 @@ extension Recompiler {
         case .and_inv: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.andn(.qword, rd, rb, ra)
         case .or_inv: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.qword, .rax, rb); a.not(.qword, .rax); a.or(.qword, .rax, ra); a.mov(.qword, rd, .rax)
         case .xnor: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.mov(.qword, .rax, ra); a.xor(.qword, .rax, rb); a.not(.qword, .rax); a.mov(.qword, rd, .rax)
-        case .set_lt_u: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); setIf(.below, rd) { a.cmp(.qword, ra, rb) }
-        case .set_lt_s: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); setIf(.less, rd) { a.cmp(.qword, ra, rb) }
+        case .set_lt_u: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); setIf(.below, rd, ra, rb)
+        case .set_lt_s: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); setIf(.less, rd, ra, rb)
         case .cmov_iz: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.test(.qword, rb, rb); a.cmov(.zero, .qword, rd, ra)
         case .cmov_nz: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); a.test(.qword, rb, rb); a.cmov(.notZero, .qword, rd, ra)
         case .max: ops.decode(.regRegReg, into: &ins); ra = g(ins.a); rb = g(ins.b); rd = g(ins.d); minMax(.less, rd, ra, rb)

@@ -47,28 +47,23 @@ public struct CodeScanner: ~Copyable {
     public private(set) var count = 0
     private var previousEndsBlock = true
     private var previousNext = 0
-    /// `descriptors` and `opcodes`, fetched once.
-    private let kinds: UnsafePointer<UInt8>
-    private let opcodes: UnsafePointer<Opcode>
-
-    /// Per byte: its opcode (`trap` for bytes that are not opcodes; `descriptors` tells them apart).
-    nonisolated(unsafe) private static let opcodeTable: UnsafePointer<Opcode> = {
-        let table = UnsafeMutablePointer<Opcode>.allocate(capacity: 256)
-        for byte in 0..<256 { (table + byte).initialize(to: Opcode(rawValue: UInt8(byte)) ?? .trap) }
-        return UnsafePointer(table)
-    }()
+    /// `descriptors`, fetched once.
+    private let kinds: UnsafePointer<UInt16>
 
     /// Per opcode byte: 0 for bytes that are not opcodes, else `valid | terminator? |
-    /// staticTarget?` (the bits of `Flags` shifted left by one, bit 0 = valid).
-    nonisolated(unsafe) private static let descriptors: UnsafePointer<UInt8> = {
-        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    /// staticTarget?` (the bits of `Flags` shifted left by one, bit 0 = valid) in the low byte
+    /// and the `Opcode` value (its in-memory representation) in the high byte: one load tells
+    /// both.
+    nonisolated(unsafe) private static let descriptors: UnsafePointer<UInt16> = {
+        let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 256)
         for byte in 0..<256 {
             guard let op = Opcode(rawValue: UInt8(byte)) else { table[byte] = 0; continue }
-            var d: UInt8 = 1
+            precondition(MemoryLayout<Opcode>.size == 1)
+            var d = UInt16(unsafeBitCast(op, to: UInt8.self)) << 8 | 1
             if op.isTerminator {
-                d |= (Flags.endsBlock.rawValue | Flags.terminator.rawValue) << 1
+                d |= UInt16(Flags.endsBlock.rawValue | Flags.terminator.rawValue) << 1
                 if op.form == .offset || op.form == .regImmOffset || op.form == .regRegOffset {
-                    d |= Flags.staticTarget.rawValue << 1
+                    d |= UInt16(Flags.staticTarget.rawValue) << 1
                 }
             }
             table[byte] = d
@@ -109,7 +104,6 @@ public struct CodeScanner: ~Copyable {
         self.mask = mask
         maskWords = words
         kinds = CodeScanner.descriptors
-        opcodes = CodeScanner.opcodeTable
         pc = n > 0 ? nextSet(0) : 0
         if pc < n {
             wordIndex = pc >> 6
@@ -204,13 +198,14 @@ public struct CodeScanner: ~Copyable {
         }
         let at = pc
         let next = following()
-        let gap = next - at - 1
+        let gap = next &- at &- 1
         let skip = gap < 24 ? gap : 24
         let byte = padded.load(fromByteOffset: at, as: UInt8.self)
-        let kind = kinds[Int(byte)]
+        let entry = kinds[Int(byte)]
+        let kind = UInt8(truncatingIfNeeded: entry)
         let flags: Flags
         if kind != 0 {
-            let op = opcodes[Int(byte)]
+            let op = unsafeBitCast(UInt8(truncatingIfNeeded: entry &>> 8), to: Opcode.self)
             ins = Instruction(opcode: op, rawOpcode: byte, isValid: true, pc: UInt32(at), length: UInt32(1 + skip))
             if decodingOperands {
                 decodeOperands(op.form, at: at, skip: skip, PaddedCodeReader(bytes: UnsafeRawPointer(padded)), into: &ins)
@@ -223,11 +218,11 @@ public struct CodeScanner: ~Copyable {
             flags = .endsBlock
             previousEndsBlock = false
         }
-        let fall = at + 1 + skip
+        let fall = at &+ 1 &+ skip
         previousNext = fall
         if fall < next { pendingTrap = fall }
         pc = next
-        count += 1
+        count &+= 1
         return flags
     }
 }
