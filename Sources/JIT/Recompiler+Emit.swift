@@ -140,8 +140,18 @@ extension Recompiler {
         case .set_gt_u_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.above, ra, rb, imm: imm)
         case .set_gt_s_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); setIf(.greater, ra, rb, imm: imm)
         case .shlo_l_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, rb); a.shl(.dword, .rax, imm: UInt8(ins.immX & 31)); sx32(into: ra)
-        case .shlo_r_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, rb); a.shr(.dword, .rax, imm: UInt8(ins.immX & 31)); sx32(into: ra)
-        case .shar_r_imm_32: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.mov(.dword, .rax, rb); a.sar(.dword, .rax, imm: UInt8(ins.immX & 31)); sx32(into: ra)
+        case .shlo_r_imm_32:
+            // A logical right shift by 1…31 clears bit 31, so the zero-extension that a 32-bit
+            // x86 operation leaves is already the sign-extension: no `movsxd`, and the shift
+            // can work in the destination.
+            ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b)
+            let n = UInt8(ins.immX & 31)
+            if n == 0 { a.movsxd(ra, rb) } else { a.movUnlessSame(.dword, ra, rb); a.shr(.dword, ra, imm: n) }
+        case .shar_r_imm_32:
+            // Sign-extend first, then shift all 64 bits: the same value, one instruction fewer.
+            ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b)
+            a.movsxd(ra, rb)
+            if ins.immX & 31 != 0 { a.sar(.qword, ra, imm: UInt8(ins.immX & 31)) }
         case .rot_r_32_imm: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); a.rorx(.dword, .rax, rb, imm: UInt8(ins.immX & 31)); sx32(into: ra)
         case .shlo_l_imm_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); move(ra, rb); a.shl(.qword, ra, imm: UInt8(ins.immX & 63))
         case .shlo_r_imm_64: ops.decode(.regRegImm, into: &ins); ra = g(ins.a); rb = g(ins.b); imm = Recompiler.imm32(ins.immX); move(ra, rb); a.shr(.qword, ra, imm: UInt8(ins.immX & 63))
