@@ -44,6 +44,18 @@ final class ScannerTests: XCTestCase {
             // Every bitmask position holding an opcode was produced, in order.
             let expected = (0..<n).filter { mask[$0] && Opcode(rawValue: code[$0]) != nil }.map { UInt32($0) }
             XCTAssertEqual(starts, expected)
+            // The recompiler's path: entries without operands, then each decoded by its form,
+            // gives the same entries and flags.
+            var decoding = CodeScanner(blob), undecoded = CodeScanner(blob)
+            let operands = undecoded.operands
+            var a = ins, b = ins
+            while let fa = decoding.next(into: &a) {
+                guard let fb = undecoded.nextUndecoded(into: &b) else { XCTFail("undecoded scan ended early"); break }
+                XCTAssertEqual(fa, fb)
+                if b.isValid { operands.decode(b.opcode.form, into: &b) }
+                XCTAssertEqual(a, b, "code \(code) mask \(mask) at \(a.pc)")
+            }
+            XCTAssertNil(undecoded.nextUndecoded(into: &b))
         }
         XCTAssertGreaterThan(compared, 20_000)
     }
