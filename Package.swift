@@ -130,17 +130,21 @@ let package = Package(
             path: "Benchmarks/Sources/AlcatrazBench",
             swiftSettings: optimize
         ),
+        // Helpers shared by the test targets (running helper programs, the test process's
+        // capabilities).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "PVMTests", dependencies: ["PVM", "PVMAssembler", "ConformanceVectors", "JIT"]),
         .testTarget(name: "PVMAssemblerTests", dependencies: ["PVM", "PVMAssembler"]),
-        .testTarget(name: "LinkerTests", dependencies: ["Linker", "PVM", "JIT"]),
+        .testTarget(name: "LinkerTests", dependencies: ["Linker", "PVM", "JIT", "TestSupport"]),
         .testTarget(name: "JITTests", dependencies: ["JIT", "PVM", "PVMAssembler", "ProgramGenerator"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims", "CLockdown"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "CShims", "CLockdown", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["SandboxedExecution", "Sandbox", "WireProtocol", "PVM", "PVMAssembler", "ConformanceVectors", "JIT"]
+            dependencies: ["SandboxedExecution", "Sandbox", "WireProtocol", "PVM", "PVMAssembler", "ConformanceVectors", "JIT",
+                           "TestSupport"]
         ),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "WireProtocol"]),
-        .testTarget(name: "DaemonTests", dependencies: ["AlcatrazClient", "WireProtocol", "PVMAssembler", "PVM"]),
+        .testTarget(name: "DaemonTests", dependencies: ["AlcatrazClient", "WireProtocol", "PVMAssembler", "PVM", "TestSupport"]),
     ]
 )

@@ -4,6 +4,7 @@
 import AlcatrazClient
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,7 +42,7 @@ final class HandOffTests: XCTestCase {
     func testSpareWorkersWaitAtTheBackgroundNiceAndAJobRunsAtTheDaemons() throws {
         // The daemon can raise its workers by CAP_SYS_NICE (root, as in CI) or, unprivileged,
         // by a high enough RLIMIT_NICE; without either it turns the feature off (and says so).
-        try XCTSkipUnless(hasNiceCapability(), "this test needs CAP_SYS_NICE, as root has it outside containers")
+        try XCTSkipUnless(ProcessCapabilities.sysNice, "this test needs CAP_SYS_NICE, as root has it outside containers")
         let daemon = try DaemonProcess(limits: ["workers = 2", "job_timeout_millis = 3000", "background_nice = 7"])
         XCTAssertFalse(daemon.log.contains("background_nice_off"), daemon.log)
         XCTAssertTrue(waitFor { daemon.workerPids().count >= 2 }, "no spare workers")
@@ -76,15 +77,6 @@ final class HandOffTests: XCTestCase {
         let daemon = try DaemonProcess(limits: ["workers = 1", "background_nice = 0"])
         XCTAssertTrue(waitFor { !daemon.workerPids().isEmpty }, "no spare workers")
         for (pid, _) in daemon.workerPids() { XCTAssertEqual(nice(of: pid), nice(of: getpid()), "worker \(pid)") }
-    }
-
-    /// CAP_SYS_NICE (bit 23) in this process's effective set, from /proc.
-    func hasNiceCapability() -> Bool {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
-        else { return false }
-        return mask & (1 << 23) != 0
     }
 
     func nice(of pid: Int32) -> Int32 {

@@ -3,6 +3,7 @@ import JIT
 import Linker
 import PVM
 import XCTest
+import TestSupport
 
 /// Builds C guests with scripts/build-guest.sh (the toolchain's clang and ld.lld), links them
 /// in-process and runs them on both engines and natively.
@@ -30,20 +31,10 @@ enum GuestBuild {
 
     @discardableResult
     static func sh(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        if !(e["PATH"] ?? "").contains("/opt/swift/usr/bin") { e["PATH"] = (e["PATH"] ?? "/usr/bin:/bin") + ":/opt/swift/usr/bin" }
-        for (k, v) in env { e[k] = v }
-        p.environment = e
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        var e = env
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        if !path.contains("/opt/swift/usr/bin") && e["PATH"] == nil { e["PATH"] = path + ":/opt/swift/usr/bin" }
+        return try TestProcess.run("/usr/bin/env", args, environment: e)
     }
 
     nonisolated(unsafe) static var cache: [String: [UInt8]] = [:]

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Sandbox
 import XCTest
+import TestSupport
 
 final class LiveWorkerTests: XCTestCase {
     func statusFields(_ pid: Int32) throws -> [String: String] {
@@ -93,15 +94,8 @@ final class LiveWorkerTests: XCTestCase {
     }
 
     func testKernelSelfCheck() throws {
-        let output = Process()
-        output.executableURL = URL(fileURLWithPath: Harness.workerPath)
-        output.arguments = ["check-sandbox"]
-        let pipe = Pipe()
-        output.standardOutput = pipe
-        try output.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        output.waitUntilExit()
-        XCTAssertEqual(output.terminationStatus, 0, text)
+        let (status, text) = try TestProcess.run(Harness.workerPath, ["check-sandbox"], mergeErrors: false)
+        XCTAssertEqual(status, 0, text)
         // One line per required feature, then the optional ones under their heading.
         let lines = text.split(separator: "\n")
         let heading = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("optional") }, text)

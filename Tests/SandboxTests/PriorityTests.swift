@@ -2,6 +2,7 @@
 import Foundation
 import Sandbox
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,22 +24,10 @@ final class PriorityTests: XCTestCase {
             XCTAssertEqual(nice.rlimit, UInt64(20 - own))
         } else {
             // No CAP_SYS_NICE (and, unprivileged, too low an RLIMIT_NICE): off, with the fix named.
-            XCTAssertFalse(Capability.sysNiceEffective, "with CAP_SYS_NICE it must be on")
+            XCTAssertFalse(ProcessCapabilities.sysNice, "with CAP_SYS_NICE it must be on")
             XCTAssertTrue(problem?.contains("CAP_SYS_NICE") ?? false, problem ?? "no reason given")
             XCTAssertTrue(problem?.contains("LimitNICE=+\(own)") ?? false, problem ?? "no reason given")
         }
         XCTAssertEqual(WorkerPriority.plan(increment: 3).0.map(\.background), nice.map { _ in min(19, own + 3) })
-    }
-}
-
-/// Capabilities of this test process, from /proc (independent of the code under test).
-enum Capability {
-    /// CAP_SYS_NICE (bit 23) in the effective set.
-    static var sysNiceEffective: Bool {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
-        else { return false }
-        return mask & (1 << 23) != 0
     }
 }
