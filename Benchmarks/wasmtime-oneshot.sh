@@ -18,15 +18,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS=${1:-7}
 cd "$ROOT"
-VENV="$ROOT/.build/wasmtime-venv"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import wasmtime' 2>/dev/null; then
-    python3 -m venv "$VENV" >&2
-    "$VENV/bin/pip" install --quiet wasmtime >&2
-fi
+# shellcheck source=Benchmarks/wasm-common.sh
+. "$ROOT/Benchmarks/wasm-common.sh"
+PY=$(wasmtime_python)
 swift build -c release --product alcatraz >&2
-CLANG=${CLANG:-$(dirname "$(command -v swift)")/clang}
-[ -x "$CLANG" ] || CLANG=/opt/swift/usr/bin/clang
-echo "wasmtime $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("wasmtime"))'), $("$CLANG" --version | head -1)" >&2
+echo "wasmtime $("$PY" -c 'import importlib.metadata as m; print(m.version("wasmtime"))'), $("$(wasm_clang)" --version | head -1)" >&2
 A="$ROOT/.build/release/alcatraz"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -36,13 +32,8 @@ echo "|---|---:|---:|---:|---:|---:|---:|"
 for src in Guest/bench/*.c; do
     b=$(basename "$src" .c)
     GUEST_CFLAGS=-O2 scripts/build-guest.sh "$src" -o "$tmp/$b.pvm" >&2
-    W=(--target=wasm32 -O2 -ffreestanding -nostdlib -std=gnu11 -IGuest/sdk)
-    "$CLANG" "${W[@]}" -c "$src" -o "$tmp/$b.o"
-    "$CLANG" "${W[@]}" -c Guest/sdk/wasm_main.c -o "$tmp/wasm_main.o"
-    "$CLANG" "${W[@]}" -fno-builtin -c Guest/sdk/libc.c -o "$tmp/libc.o"
-    "$CLANG" "${W[@]}" "$tmp/$b.o" "$tmp/wasm_main.o" "$tmp/libc.o" -Wl,--no-entry -Wl,-z,stack-size=16777216 \
-        -o "$tmp/$b.wasm"
-    "$VENV/bin/python" - "$A" "$tmp/$b.pvm" "$tmp/$b.wasm" "$RUNS" "$b" <<'PY'
+    build_wasm "$src" "$tmp/$b.wasm" "$tmp"
+    "$PY" - "$A" "$tmp/$b.pvm" "$tmp/$b.wasm" "$RUNS" "$b" <<'PY'
 import json, statistics, subprocess, sys, time
 import wasmtime
 a, prog, wasm_path, runs, name = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
