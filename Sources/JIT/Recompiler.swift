@@ -169,7 +169,6 @@ public final class Recompiler {
     /// lookup is a shift and a mask, with no array access (`BlockEntriesTests` checks the two agree).
     static let packedGuestRegs: UInt64 = 0x2_E_D_C_B_A_9_8_5_7_6_1_3
 
-
     func run() -> CompiledProgram {
         var scanner = CodeScanner(blob)
         let n = scanner.codeLength
