@@ -60,28 +60,20 @@ for src in Guest/bench/*.c; do
     GUEST_CFLAGS=-O2 scripts/build-guest.sh --native "$src" -o "$tmp/$b.native" >&2
     if [ "$WASM" = 1 ]; then build_wasm "$src" "$tmp/$b.wasm" "$tmp"; fi
 done
-"$PY" - "$A" "$tmp" "$RUNS" "$WASM" Guest/bench/*.c <<'PY'
-import json, math, os, subprocess, sys, statistics, time
+BENCH_DIR="$ROOT/Benchmarks" "$PY" - "$A" "$tmp" "$RUNS" "$WASM" Guest/bench/*.c <<'PY'
+import json, math, os, subprocess, sys, statistics
 a, tmp, runs, wasm_on, sources = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5:]
 empty = os.path.join(tmp, "empty.in")
 if wasm_on:
     import wasmtime
+    sys.path.insert(0, os.environ["BENCH_DIR"])
+    import wasm_oneshot as wasm_oneshot_module
     wasm_engine = wasmtime.Engine()
 
 def wasm_oneshot(module_bytes):
     """wasmtime from bytes to output: (compile ns, execution ns, output)."""
-    t0 = time.perf_counter_ns()
-    module = wasmtime.Module(wasm_engine, module_bytes)
-    t1 = time.perf_counter_ns()
-    store = wasmtime.Store(wasm_engine)
-    instance = wasmtime.Instance(store, module, [])
-    ex = instance.exports(store)
-    memory = ex["memory"]
-    memory.write(store, b"", ex["input_buffer"](store))
-    ex["run"](store, 0)
-    ptr = ex["output_ptr"](store)
-    out = bytes(memory.read(store, ptr, ptr + ex["output_len"](store)))
-    return t1 - t0, time.perf_counter_ns() - t1, out
+    compile_ns, total, out = wasm_oneshot_module.oneshot(wasm_engine, module_bytes)
+    return compile_ns, total - compile_ns, out
 
 def pvm(prog, engine, repeat):
     out = subprocess.run([a, "run", prog, "--engine", engine, "--json", "--gas", str(10**13),

@@ -5,6 +5,7 @@
 #   PyPI in it, creating it on first use.
 # build_wasm SRC OUT TMPDIR: compiles a guest's C to a wasm32 module with the toolchain's clang
 #   (-O2, Guest/sdk/wasm_main.c as the harness, the SDK's libc.c), 16 MiB of stack.
+# The timed one-shot itself is Benchmarks/wasm_oneshot.py, imported by both scripts' Python.
 
 wasmtime_python() {
     local venv="$ROOT/.build/wasmtime-venv"

@@ -33,9 +33,11 @@ for src in Guest/bench/*.c; do
     b=$(basename "$src" .c)
     GUEST_CFLAGS=-O2 scripts/build-guest.sh "$src" -o "$tmp/$b.pvm" >&2
     build_wasm "$src" "$tmp/$b.wasm" "$tmp"
-    "$PY" - "$A" "$tmp/$b.pvm" "$tmp/$b.wasm" "$RUNS" "$b" <<'PY'
-import json, statistics, subprocess, sys, time
+    BENCH_DIR="$ROOT/Benchmarks" "$PY" - "$A" "$tmp/$b.pvm" "$tmp/$b.wasm" "$RUNS" "$b" <<'PY'
+import json, os, statistics, subprocess, sys
 import wasmtime
+sys.path.insert(0, os.environ["BENCH_DIR"])
+import wasm_oneshot
 a, prog, wasm_path, runs, name = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 wasm = open(wasm_path, "rb").read()
 plain = wasmtime.Engine()
@@ -44,20 +46,8 @@ config.consume_fuel = True
 fueled = wasmtime.Engine(config)
 
 def oneshot(engine, fuel):
-    t0 = time.perf_counter_ns()
-    module = wasmtime.Module(engine, wasm)
-    t1 = time.perf_counter_ns()
-    store = wasmtime.Store(engine)
-    if fuel:
-        store.set_fuel(10**18)
-    instance = wasmtime.Instance(store, module, [])
-    ex = instance.exports(store)
-    memory = ex["memory"]
-    memory.write(store, b"", ex["input_buffer"](store))
-    ex["run"](store, 0)
-    ptr = ex["output_ptr"](store)
-    out = bytes(memory.read(store, ptr, ptr + ex["output_len"](store)))
-    return time.perf_counter_ns() - t0, t1 - t0, out
+    compile_ns, total, out = wasm_oneshot.oneshot(engine, wasm, fuel)
+    return total, compile_ns, out
 
 times = {"pvm": [], "wasm": [], "compile": [], "fuel": []}
 oneshot(plain, False)
