@@ -362,7 +362,6 @@ public final class Recompiler {
         a.jmp(haltExit)
     }
 
-
     /// Jumps to the exit `label` with instruction index `index` in eax.
     func exit(to label: Label, index: Int) {
         a.mov(.dword, .rax, imm: Int32(index))

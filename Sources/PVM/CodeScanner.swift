@@ -48,7 +48,7 @@ public struct CodeScanner: ~Copyable {
     private var previousEndsBlock = true
     private var previousNext = 0
     /// `descriptors`, fetched once.
-    private let kinds: UnsafePointer<UInt16>
+    private let descriptorTable: UnsafePointer<UInt16>
 
     /// Per opcode byte: 0 for bytes that are not opcodes, else `valid | terminator? |
     /// staticTarget?` (the bits of `Flags` shifted left by one, bit 0 = valid) in the low byte
@@ -103,36 +103,18 @@ public struct CodeScanner: ~Copyable {
         self.padded = padded
         self.mask = mask
         maskWords = words
-        kinds = CodeScanner.descriptors
-        pc = n > 0 ? nextSet(0) : 0
-        if pc < n {
-            wordIndex = pc >> 6
-            bits = mask[wordIndex] & ~((2 &<< UInt64(pc & 63)) &- 1)
-        }
+        descriptorTable = CodeScanner.descriptors
+        // The first instruction start is the lowest set bit of the whole mask.
+        bits = words > 0 ? mask[0] : 0
+        pc = n > 0 ? following() : 0
     }
 
     /// An upper bound on the number of entries (each real instruction with its synthetic trap
     /// spans at least 26 bytes, so there are at most `codeLength + 1`).
     public var maximumCount: Int { codeLength + 2 }
 
-    /// The first set bitmask position at or after `from` (codeLength if none).
-    @inline(__always)
-    private func nextSet(_ from: Int) -> Int {
-        guard from < codeLength else { return codeLength }
-        var w = from >> 6
-        let first = mask[w] >> UInt64(from & 63)
-        if first != 0 { return from + first.trailingZeroBitCount }
-        w += 1
-        while w < maskWords {
-            let word = mask[w]
-            if word != 0 { return w << 6 + word.trailingZeroBitCount }
-            w += 1
-        }
-        return codeLength
-    }
-
     /// The set bitmask position after the current one (codeLength if none), which it makes the
-    /// current one.
+    /// current one; at the start, the first set position.
     @inline(__always)
     private mutating func following() -> Int {
         let b = bits
@@ -201,7 +183,7 @@ public struct CodeScanner: ~Copyable {
         let gap = next &- at &- 1
         let skip = gap < 24 ? gap : 24
         let byte = padded.load(fromByteOffset: at, as: UInt8.self)
-        let entry = kinds[Int(byte)]
+        let entry = descriptorTable[Int(byte)]
         let kind = UInt8(truncatingIfNeeded: entry)
         let flags: Flags
         if kind != 0 {

@@ -4,8 +4,8 @@ import Foundation
 /// Runs helper programs from tests.
 public enum TestProcess {
     /// Runs the executable at `path` with `arguments`, waits for it, and returns its exit status
-    /// and what it wrote: standard output, followed by standard error interleaved when
-    /// `mergeErrors` (else standard error goes to the test's own). `environment` entries are
+    /// and what it wrote: its standard output, with its standard error interleaved when
+    /// `mergeErrors` (else its standard error goes to the test's own). `environment` entries are
     /// added to this process's environment.
     public static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:],
                            mergeErrors: Bool = true) throws -> (status: Int32, output: String) {
