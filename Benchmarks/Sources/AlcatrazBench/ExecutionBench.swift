@@ -29,16 +29,21 @@ struct ExecutionResult: Codable {
     var codeBytes: Int
     var interpreter: EngineFigures
     var jit: EngineFigures
+    /// The program's algorithm compiled natively (`BenchProgram.native`): run time, wall and CPU.
+    var native: Summary
+    var nativeCPU: Summary
     /// JIT speed / interpreter speed, from the medians (run only, and one-shot).
     var runSpeedup: Double
     var oneShotSpeedup: Double
+    /// JIT run time / native run time, from the medians.
+    var jitOverNative: Double
 }
 
 enum ExecutionBench {
     static let gasLimit: Int64 = 1 << 40
 
-    /// Runs `program` on both engines `reps` times, interleaved (the order alternates every
-    /// repetition), checks every result, and summarises.
+    /// Runs `program` on both engines and natively `reps` times, interleaved (the order alternates
+    /// every repetition), checks every result, and summarises.
     static func run(_ program: BenchProgram, directory: String, reps: Int,
                     log: (String) -> Void) throws -> ExecutionResult {
         let standard = try program.load(from: directory)
@@ -46,11 +51,14 @@ enum ExecutionBench {
         let input = program.input
         // One untimed warm-up per engine (page cache, lazy symbol binding, the fault handler).
         for engine in Engine.allCases { _ = try once(engine, bytes, input, program) }
+        _ = try native(program)
 
         var samples: [Engine: [(setup: Span, run: Span)]] = [.interpreter: [], .jit: []]
+        var nativeRuns: [Span] = []
         var gas: [Engine: UInt64] = [:]
         for r in 0..<reps {
             let order: [Engine] = r % 2 == 0 ? [.interpreter, .jit] : [.jit, .interpreter]
+            if r % 2 == 1 { nativeRuns.append(try native(program)) }
             for engine in order {
                 let s = try once(engine, bytes, input, program)
                 samples[engine]!.append((s.setup, s.run))
@@ -59,7 +67,8 @@ enum ExecutionBench {
                 }
                 gas[engine] = s.gas
             }
-            log("  \(program.name) rep \(r + 1)/\(reps): interpreter \(ms(samples[.interpreter]!.last!.run.wall)) ms, jit \(ms(samples[.jit]!.last!.run.wall)) ms")
+            if r % 2 == 0 { nativeRuns.append(try native(program)) }
+            log("  \(program.name) rep \(r + 1)/\(reps): interpreter \(ms(samples[.interpreter]!.last!.run.wall)) ms, jit \(ms(samples[.jit]!.last!.run.wall)) ms, native \(ms(nativeRuns.last!.wall)) ms")
         }
         guard gas[.interpreter] == gas[.jit] else {
             throw BenchError("\(program.name): the engines disagree on gas: interpreter \(gas[.interpreter]!), jit \(gas[.jit]!)")
@@ -73,11 +82,21 @@ enum ExecutionBench {
                                  oneShot: Summary(s.map { Double($0.setup.wall + $0.run.wall) }),
                                  mipsMedian: g / run.median * 1000, mipsBest: g / run.min * 1000)
         }
-        let i = figures(.interpreter), j = figures(.jit)
+        let i = figures(.interpreter), j = figures(.jit), n = Summary(wall: nativeRuns)
         return ExecutionResult(program: program.name, workload: program.what, codeBytes: standard.blob.code.count,
-                               interpreter: i, jit: j,
+                               interpreter: i, jit: j, native: n, nativeCPU: Summary(cpu: nativeRuns),
                                runSpeedup: i.run.median / j.run.median,
-                               oneShotSpeedup: i.oneShot.median / j.oneShot.median)
+                               oneShotSpeedup: i.oneShot.median / j.oneShot.median,
+                               jitOverNative: j.run.median / n.median)
+    }
+
+    /// One timed run of the native reference, its output checked.
+    static func native(_ program: BenchProgram) throws -> Span {
+        let (output, span) = Span.measure { program.native(program.parameter) }
+        guard output == program.expectedOutput else {
+            throw BenchError("\(program.name) natively: output \(output), expected \(program.expectedOutput)")
+        }
+        return span
     }
 
     /// One run from program bytes: parse + build the machine (timed as setup), invoke (timed as

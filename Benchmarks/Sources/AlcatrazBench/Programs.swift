@@ -10,6 +10,9 @@ struct BenchProgram {
     let what: String
     let parameter: UInt32
     let expectedOutput: [UInt8]
+    /// The program's algorithm in Swift, compiled with -O: the native reference the JIT is
+    /// compared with (timed side by side, its output checked like the engines').
+    let native: (UInt32) -> [UInt8]
 
     var input: [UInt8] { withUnsafeBytes(of: parameter.littleEndian) { Array($0) } }
 
@@ -19,11 +22,14 @@ struct BenchProgram {
         let fibN: UInt32 = quick ? 25 : 32
         return [
             BenchProgram(name: "arith", what: "\(iterations) iterations of a 15-instruction ALU loop",
-                         parameter: iterations, expectedOutput: le(Models.arith(iterations))),
+                         parameter: iterations, expectedOutput: le(Models.arith(iterations)),
+                         native: { le(Models.arith($0)) }),
             BenchProgram(name: "sieve", what: "primes below \(sieveN), \(sieveN)-byte sbrk buffer",
-                         parameter: sieveN, expectedOutput: le(UInt32(Models.primeCount(below: sieveN)))),
+                         parameter: sieveN, expectedOutput: le(UInt32(Models.primeCount(below: sieveN))),
+                         native: { le(Native.sieve($0)) }),
             BenchProgram(name: "recursion", what: "recursive fib(\(fibN)) on the guest stack",
-                         parameter: fibN, expectedOutput: le(Models.fib(fibN))),
+                         parameter: fibN, expectedOutput: le(Models.fib(fibN)),
+                         native: { le(Native.fib(UInt64($0))) }),
         ]
     }
 
@@ -75,6 +81,36 @@ enum Models {
         var a: UInt64 = 0, b: UInt64 = 1
         for _ in 0..<n { (a, b) = (b, a &+ b) }
         return a
+    }
+}
+
+/// The native references that are not the models themselves: the programs' own algorithms
+/// (`Models.arith` already is `arith.pvmasm` instruction for instruction, so it serves as its own).
+enum Native {
+    /// sieve.pvmasm: a zeroed N-byte buffer from the allocator (fresh pages, as `sbrk` gives the
+    /// guest), the same two loops, no bounds checks.
+    static func sieve(_ n: UInt32) -> UInt32 {
+        let count = Int(n)
+        guard let buffer = calloc(max(count, 1), 1)?.assumingMemoryBound(to: UInt8.self) else { return 0 }
+        defer { free(buffer) }
+        var primes: UInt32 = 0
+        var i = 2
+        while i < count {
+            if buffer[i] == 0 {
+                primes &+= 1
+                var j = i &* i
+                while j < count { buffer[j] = 1; j &+= i }
+            }
+            i &+= 1
+        }
+        return primes
+    }
+
+    /// recursion.pvmasm: naive recursive Fibonacci (the optimizer may turn one of the two calls
+    /// into a loop, which the JIT cannot).
+    @inline(never)
+    static func fib(_ n: UInt64) -> UInt64 {
+        n < 2 ? n : fib(n &- 1) &+ fib(n &- 2)
     }
 }
 

@@ -63,13 +63,15 @@ enum Table {
             out.append("")
             out.append("Execution speed (run = GuestABI.invoke on a ready machine; M instr/s = gas used / run time)")
             out.append(render(
-                ["program", "instructions", "interp ms", "interp M/s", "jit ms", "jit M/s", "jit/interp"],
+                ["program", "instructions", "interp ms", "interp M/s", "jit ms", "jit M/s", "jit/interp", "native ms", "jit/native"],
                 r.execution.map { e in
                     [e.program, "\(e.interpreter.gasUsed)",
                      ms(e.interpreter.run.median), "\(fixed(e.interpreter.mipsMedian, 0)) (\(fixed(e.interpreter.mipsBest, 0)))",
                      ms(e.jit.run.median), "\(fixed(e.jit.mipsMedian, 0)) (\(fixed(e.jit.mipsBest, 0)))",
-                     fixed(e.runSpeedup, 1) + "x"]
+                     fixed(e.runSpeedup, 1) + "x", ms(e.native.median), fixed(e.jitOverNative, 2) + "x"]
                 }))
+            out.append("(native = the program's algorithm in Swift, swiftc -O, timed in the same repetitions: "
+                       + "BenchProgram.native in Benchmarks/Sources/AlcatrazBench/Programs.swift)")
             out.append("")
             out.append("One-shot (program bytes -> verdict: parse, build the machine [JIT: + compile], run)")
             out.append(render(
@@ -80,9 +82,9 @@ enum Table {
                 }))
             out.append("")
             out.append("Run time on this thread's CPU clock (median ms), to spot a loaded machine")
-            out.append(render(["program", "interp cpu ms", "jit cpu ms", "jit/interp"], r.execution.map { e in
+            out.append(render(["program", "interp cpu ms", "jit cpu ms", "jit/interp", "native cpu ms"], r.execution.map { e in
                 [e.program, ms(e.interpreter.runCPU.median), ms(e.jit.runCPU.median),
-                 fixed(e.interpreter.runCPU.median / e.jit.runCPU.median, 1) + "x"]
+                 fixed(e.interpreter.runCPU.median / e.jit.runCPU.median, 1) + "x", ms(e.nativeCPU.median)]
             }))
         }
         if !r.compile.isEmpty {
