@@ -140,25 +140,30 @@ public final class Scheduler: Sendable {
     }
 
     private func start(_ jobs: [(PendingJob, UInt64)]) {
-        for (job, jobId) in jobs { start(job, jobId: jobId) }
-    }
-
-    private func start(_ job: PendingJob, jobId: UInt64) {
-        let now = Monotonic.now()
-        let queuedMicros = (now - min(now, job.receivedAt)) / 1000
-        if let deadline = job.deadline, deadline <= now {
-            // The deadline passed while the job waited: no worker is spent on it.
-            deliver(job, ExecutionResult(verdict: .error(.timedOut)), queuedMicros: queuedMicros)
-            finished()
-            return
-        }
-        var deadline = now + limits.jobTimeoutMillis * 1_000_000
-        if let requested = job.deadline { deadline = min(deadline, requested) }
-        let workerJob = WorkerJob(jobId: jobId, blob: job.blob, input: job.input, gasLimit: job.gasLimit,
-                                  limits: limits.workerLimits)
-        executor.execute(workerJob, deadline: deadline) { [self] result in
-            deliver(job, result, queuedMicros: queuedMicros)
-            finished()
+        var work = jobs
+        var next = 0
+        while next < work.count {
+            let (job, jobId) = work[next]
+            next += 1
+            let now = Monotonic.now()
+            let queuedMicros = (now - min(now, job.receivedAt)) / 1000
+            if let deadline = job.deadline, deadline <= now {
+                // The deadline passed while the job waited: no worker is spent on it. What its slot
+                // lets start joins this loop (a long run of expired jobs must not recurse).
+                deliver(job, ExecutionResult(verdict: .error(.timedOut)), queuedMicros: queuedMicros)
+                let (more, idle) = release()
+                work += more
+                idle?()
+                continue
+            }
+            var deadline = now + limits.jobTimeoutMillis * 1_000_000
+            if let requested = job.deadline { deadline = min(deadline, requested) }
+            let workerJob = WorkerJob(jobId: jobId, blob: job.blob, input: job.input, gasLimit: job.gasLimit,
+                                      limits: limits.workerLimits)
+            executor.execute(workerJob, deadline: deadline) { [self] result in
+                deliver(job, result, queuedMicros: queuedMicros)
+                finished()
+            }
         }
     }
 
@@ -169,6 +174,15 @@ public final class Scheduler: Sendable {
     }
 
     private func finished() {
+        let (toStart, idle) = release()
+        start(toStart)
+        observer.queueChanged(queued)
+        idle?()
+    }
+
+    /// A job is over: frees its slot. Returns what may start now (counted as running), and the
+    /// drain's `onIdle` if this was the last job.
+    private func release() -> (toStart: [(PendingJob, UInt64)], idle: (@Sendable () -> Void)?) {
         var idle: (@Sendable () -> Void)?
         let toStart = state.withLock { s -> [(PendingJob, UInt64)] in
             s.running -= 1
@@ -179,9 +193,7 @@ public final class Scheduler: Sendable {
             }
             return out
         }
-        start(toStart)
-        observer.queueChanged(queued)
-        idle?()
+        return (toStart, idle)
     }
 
     /// Stops admitting; answers every queued job `shuttingDown`; calls `onIdle` once the jobs

@@ -137,6 +137,26 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(executor.started.count, 1)
     }
 
+    func testALongRunOfExpiredJobsIsAnsweredInALoop() {
+        // Answered one after the other as the slot frees; by recursion this depth overflowed the stack.
+        let executor = FakeExecutor(capacity: 1)
+        let expired = 60_000
+        let scheduler = Scheduler(executor: executor, limits: limits(depth: UInt32(expired + 10)), weights: SchedulerWeights())
+        let answers = Answers()
+        _ = scheduler.submit(job(0, to: answers))
+        let past = Monotonic.now()
+        for id in 1...expired { _ = scheduler.submit(job(UInt64(id), deadline: past, to: answers)) }
+        _ = scheduler.submit(job(UInt64(expired + 1), to: answers))
+        executor.completeOne()
+        XCTAssertEqual(answers.count, expired + 1)
+        XCTAssertEqual(answers.verdict(1), .error(.timedOut))
+        XCTAssertEqual(answers.verdict(UInt64(expired)), .error(.timedOut))
+        XCTAssertEqual(executor.started.map(\.input), [[0], [UInt8(truncatingIfNeeded: expired + 1)]])
+        executor.completeOne()
+        XCTAssertEqual(answers.count, expired + 2)
+        XCTAssertTrue(answers.answeredOnce)
+    }
+
     func testDrainAnswersQueuedShuttingDownAndWaitsForRunning() {
         let executor = FakeExecutor(capacity: 2)
         let scheduler = Scheduler(executor: executor, limits: limits(depth: 10), weights: SchedulerWeights())
