@@ -211,14 +211,17 @@ public final class SpawnerClient {
         return .other("sent \(first[0]) instead of ready")
     }
 
-    /// Kills the worker (SIGKILL through its pidfd, so a recycled pid is never hit) and
-    /// remembers that the supervisor did it, so that its outcome is `.timedOut`.
+    /// Kills the worker (SIGKILL through its pidfd, so a recycled pid is never hit) and, with
+    /// `remember`, notes that the supervisor did it, so that `waitForOutcome` classifies its
+    /// end as `.timedOut`. A caller that never calls `waitForOutcome`/`waitForExit` for the
+    /// worker (the daemon's pool classifies exits itself) passes `remember: false`, or the note
+    /// would stay forever.
     /// - Returns: 0, or the errno (ESRCH when it had already ended: then it is not marked).
     @discardableResult
-    public func kill(_ worker: WorkerHandle) -> Int32 {
+    public func kill(_ worker: WorkerHandle, remember: Bool = true) -> Int32 {
         let rc = worker.pidFD >= 0 ? sb_pidfd_send_signal(worker.pidFD, SIGKILL) : Glibc.kill(worker.pid, SIGKILL)
         if rc != 0 { return currentErrno }
-        killed.insert(worker.id)
+        if remember { killed.insert(worker.id) }
         return 0
     }
 

@@ -553,7 +553,7 @@ private final class PoolLoop {
     /// Kills the workers the event loop found breaking the protocol.
     func killBroken() {
         let broken = executor.shared.withLock { s in defer { s.toKill = [] }; return s.toKill }
-        for worker in broken where spawner.kill(worker) == 0 {
+        for worker in broken where spawner.kill(worker, remember: false) == 0 {
             answered[worker.id] = "killed: protocol"
         }
     }
@@ -720,7 +720,7 @@ private final class PoolLoop {
             if executor.watch(worker) {
                 startup.finish(error: nil)
             } else {
-                _ = spawner.kill(worker)
+                _ = spawner.kill(worker, remember: false)
                 answered[id] = "killed: not watched"
             }
             return
@@ -792,7 +792,7 @@ private final class PoolLoop {
             return (kill, out)
         }
         for worker in toKill {
-            _ = spawner.kill(worker)
+            _ = spawner.kill(worker, remember: false)
             metrics?.recordKill("timeout")
             logger.notice("job timed out; worker killed", metadata: ["event": "job_timeout", "worker": "\(worker.id)"])
         }
