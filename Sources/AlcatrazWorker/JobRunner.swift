@@ -45,17 +45,37 @@ enum JobRunner {
         case finished(InvocationResult)
         case badCode(String)
         case internalFailure(String)
+        case limitExceeded(LimitKind, requested: UInt64, maximum: UInt64)
+    }
+
+    /// Ends the job from inside the run, with `run` as its end: what the guest's `sbrk` does when
+    /// it would pass the job's memory budget (see `MemoryBudget`). `runJob` sets it to answer the
+    /// request accordingly and end the process.
+    nonisolated(unsafe) static var endRun: @Sendable (_ run: Run) -> Never = { _ in
+        exitImmediately(WorkerExitCode.memoryLimit)
     }
 
     static func execute(_ job: WorkerJob) throws(JobFailure) -> (run: Run, compileNanos: UInt64, executeNanos: UInt64) {
         let start = monotonicNanos()
-        let limits = ProgramLimits(maxStackSize: Int(clamping: job.limits.maxStackBytes),
-                                   maxGuestMemory: Int(clamping: job.limits.maxGuestMemoryBytes))
         let program: StandardProgram
         do {
-            program = try StandardProgram(decoding: job.blob, limits: limits)
+            // Decoded by the program format alone (and the 2^32 layout bound): the job's caps
+            // below are the operator's, and passing them is not a judgement on the program.
+            program = try StandardProgram(decoding: job.blob, limits: ProgramLimits(maxStackSize: .max, maxGuestMemory: .max))
         } catch {
             return (.badCode(error.description), monotonicNanos() - start, 0)
+        }
+        if UInt64(program.stackSize) > job.limits.maxStackBytes {
+            return (.limitExceeded(.stackBytes, requested: UInt64(program.stackSize), maximum: job.limits.maxStackBytes),
+                    monotonicNanos() - start, 0)
+        }
+        if program.layout.initialMemory > job.limits.maxGuestMemoryBytes {
+            return (.limitExceeded(.guestMemoryBytes, requested: program.layout.initialMemory,
+                                   maximum: job.limits.maxGuestMemoryBytes), monotonicNanos() - start, 0)
+        }
+        let maximum = job.limits.maxGuestMemoryBytes, endRun = endRun
+        let budget = MemoryBudget(maxBytes: maximum) { requested in
+            endRun(.limitExceeded(.guestMemoryBytes, requested: requested, maximum: maximum))
         }
         guard job.input.count <= GuestABI.maxInput else {
             return (.internalFailure("the input is \(job.input.count) bytes; at most \(GuestABI.maxInput) are allowed"),
@@ -63,14 +83,14 @@ enum JobRunner {
         }
         let gas = Int64(clamping: job.gasLimit)
         let machine = try instantiate(job.limits.engine) { memory in
-            memory.load(program, input: job.input, maxGuestMemory: limits.maxGuestMemory)
+            memory.load(program, input: job.input, budget: budget)
         } make: { memory throws in
             let registers = program.layout.initialRegisters(inputLength: UInt32(job.input.count))
             switch job.limits.engine {
             case .interpreter:
                 return Interpreter(program: DecodedProgram(program.blob), memory: memory!, registers: registers, gas: gas)
             case .jit:
-                return try JITInstance(standard: program, input: job.input, gas: gas, limits: limits)
+                return try JITInstance(standard: program, input: job.input, gas: gas, budget: budget)
             }
         }
         let compiled = monotonicNanos()
@@ -91,12 +111,27 @@ enum JobRunner {
     /// Outputs above this size release their machine before the answer is encoded.
     static let retainedOutputLimit = 64 << 10
 
+    /// The answer to `message` for a run that ended as `run` before it could be timed.
+    static func answer(_ message: WorkerMessage, ended run: Run) -> WorkerMessage? {
+        switch message {
+        case let .job(job): .result(result(job, run, compile: 0, execute: 0))
+        case let .diagnosticJob(job): .runReport(report(job, run, compile: 0, execute: 0))
+        case .vectorJob, .result, .vectorResult, .runReport: nil
+        }
+    }
+
     static func result(_ job: WorkerJob) throws(JobFailure) -> WorkerResult {
         let (run, compile, execute) = try execute(job)
+        return result(job, run, compile: compile, execute: execute)
+    }
+
+    static func result(_ job: WorkerJob, _ run: Run, compile: UInt64, execute: UInt64) -> WorkerResult {
         let outcome: JobOutcome
         switch run {
         case let .badCode(message): outcome = .badCode(message: message)
         case let .internalFailure(message): outcome = .internalFailure(message: message)
+        case let .limitExceeded(limit, requested, maximum):
+            outcome = .limitExceeded(limit: limit, requested: requested, maximum: maximum)
         case let .finished(r):
             switch r.status {
             case let .halt(output):
@@ -111,6 +146,10 @@ enum JobRunner {
 
     static func report(_ job: WorkerJob) throws(JobFailure) -> RunReport {
         let (run, compile, execute) = try execute(job)
+        return report(job, run, compile: compile, execute: execute)
+    }
+
+    static func report(_ job: WorkerJob, _ run: Run, compile: UInt64, execute: UInt64) -> RunReport {
         let zero = [UInt64](repeating: 0, count: HaltState.registerCount)
         func failed(_ status: RunStatus) -> RunReport {
             RunReport(jobId: job.jobId, status: status, gasUsed: 0, registers: zero, logs: [],
@@ -119,6 +158,8 @@ enum JobRunner {
         switch run {
         case let .badCode(message): return failed(.badCode(message: message))
         case let .internalFailure(message): return failed(.internalFailure(message: message))
+        case let .limitExceeded(limit, requested, maximum):
+            return failed(.limitExceeded(limit: limit, requested: requested, maximum: maximum))
         case let .finished(r):
             let status: RunStatus
             switch r.status {

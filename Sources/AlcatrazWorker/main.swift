@@ -20,10 +20,6 @@ import WireProtocol
 import Glibc
 #endif
 
-/// The largest request accepted: a 64 MiB code blob (ProgramLimits.maxCodeSize) plus a 16 MiB
-/// input and room for the rest. Checked before the payload is read or allocated.
-let maximumRequestBytes: UInt32 = 96 << 20
-
 func say(_ text: String) {
     _ = text.withCString { write(1, $0, strlen($0)) }
 }
@@ -74,9 +70,14 @@ func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
 func runJob(_ jobFD: Int32) -> Int32 {
     guard let header = readFully(jobFD, Frame.headerSize) else { return 3 }
     let length = UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16 | UInt32(header[3]) << 24
-    guard length > 0, length <= maximumRequestBytes, let payload = readFully(jobFD, Int(length)),
+    guard length > 0, length <= WorkerMessage.maximumRequestBytes, let payload = readFully(jobFD, Int(length)),
           let request = try? WorkerMessage.decode(payload)
     else { return 3 }
+    JobRunner.endRun = { run in
+        // Inside the run (the guest's `sbrk`): answer as if the job had ended here, and exit.
+        let written = JobRunner.answer(request, ended: run).map { writeFully(jobFD, Frame.encode($0)) } ?? false
+        exitImmediately(written ? 0 : 5)
+    }
     let answer: WorkerMessage?
     do throws(JobFailure) {
         answer = try JobRunner.answer(request)

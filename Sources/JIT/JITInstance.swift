@@ -133,11 +133,11 @@ public final class JITInstance: PVMInstance {
 extension JITInstance {
     /// A compiled standard program with `input`, at pc 0, over fresh hardware-protected memory.
     public convenience init(standard program: StandardProgram, input: [UInt8], gas: Int64,
-                            limits: ProgramLimits = ProgramLimits()) throws {
+                            budget: MemoryBudget? = nil) throws {
         precondition(input.count <= GuestABI.maxInput, "input is limited to 16 MiB (GP Z_I)")
         try self.init(blob: program.blob,
                       registers: program.layout.initialRegisters(inputLength: UInt32(input.count)), gas: gas) { memory in
-            memory.load(program, input: input, maxGuestMemory: limits.maxGuestMemory)
+            memory.load(program, input: input, budget: budget)
         }
     }
 }

@@ -134,10 +134,27 @@ public struct InvocationResult: Equatable, Sendable {
     }
 }
 
+/// An embedder's cap on the guest memory of a standard program (read-only and read-write data,
+/// heap and stack, each rounded up to pages; the input is not counted), which must never change
+/// what the guest sees: `sbrk` answers by the memory layout alone (SPEC.md §sbrk), and an `sbrk`
+/// that the layout allows but would take the guest past `maxBytes` does not return: `exceeded`
+/// gets the bytes the guest asked for and ends the run without a verdict on the program (the
+/// worker answers `limitExceeded(guestMemoryBytes)` and exits). So the verdict on a program never
+/// depends on an operator's configuration: a budget can only turn a run into "not judged here".
+public struct MemoryBudget: Sendable {
+    public var maxBytes: UInt64
+    public var exceeded: @Sendable (_ requestedBytes: UInt64) -> Never
+
+    public init(maxBytes: UInt64, exceeded: @escaping @Sendable (_ requestedBytes: UInt64) -> Never) {
+        self.maxBytes = maxBytes
+        self.exceeded = exceeded
+    }
+}
+
 extension GuestMemory {
-    /// Maps and fills a standard program's regions (SPEC.md §2.12) with `input` in the argument region.
-    /// `sbrk` stops where the guest would map more than `maxGuestMemory` bytes.
-    public func load(_ program: StandardProgram, input: [UInt8], maxGuestMemory: Int = ProgramLimits().maxGuestMemory) {
+    /// Maps and fills a standard program's regions (SPEC.md §2.12) with `input` in the argument
+    /// region; `sbrk` may grow the heap up to one zone below the stack, under `budget` if given.
+    public func load(_ program: StandardProgram, input: [UInt8], budget: MemoryBudget? = nil) {
         let layout = program.layout
         let page = GuestMemoryLayout.page
         func aligned(_ n: Int) -> UInt32 { UInt32((UInt64(n) + page - 1) / page * page) }
@@ -148,17 +165,21 @@ extension GuestMemory {
         map(address: layout.stackBottom, length: GuestMemoryLayout.stackTop - layout.stackBottom, access: .write)
         map(address: GuestMemoryLayout.argumentStart, length: aligned(input.count), access: .read)
         initialize(input, at: GuestMemoryLayout.argumentStart)
-        setHeap(top: layout.heapEnd, limit: layout.heapLimit(maxGuestMemory: maxGuestMemory))
+        setHeap(top: layout.heapEnd, limit: layout.heapLimit)
+        if let budget {
+            let end = layout.heapLimit(maxGuestMemory: Int(clamping: budget.maxBytes))
+            setBudget(budget, heapEnd: end, bytesBelowHeapEnd: Int64(layout.initialMemory) - Int64(layout.heapEnd))
+        }
     }
 }
 
 extension Interpreter {
     /// An interpreter for a standard program with `input`, at pc 0, over fresh guest memory.
     public convenience init(standard program: StandardProgram, input: [UInt8], gas: Int64,
-                            limits: ProgramLimits = ProgramLimits()) throws(MemoryError) {
+                            budget: MemoryBudget? = nil) throws(MemoryError) {
         precondition(input.count <= GuestABI.maxInput, "input is limited to 16 MiB (GP Z_I)")
         let memory = try GuestMemory()
-        memory.load(program, input: input, maxGuestMemory: limits.maxGuestMemory)
+        memory.load(program, input: input, budget: budget)
         self.init(program: DecodedProgram(program.blob), memory: memory,
                   registers: program.layout.initialRegisters(inputLength: UInt32(input.count)), gas: gas)
     }

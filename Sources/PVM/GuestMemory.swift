@@ -45,6 +45,8 @@ public final class GuestMemory: @unchecked Sendable {
     public internal(set) var heapTop: UInt32 = 0
     /// `sbrk` fails (returns 0) rather than move `heapTop` past this.
     public internal(set) var heapLimit: UInt32 = 0
+    /// The embedder's memory budget, if any (see `MemoryBudget`).
+    var budget: (heapEnd: UInt64, bytesBelowHeapEnd: Int64, rule: MemoryBudget)?
 
     /// A guard above the 4 GiB space: an access that starts below 2^32 and runs past it faults.
     static let upperGuard = 1 << 16
@@ -229,14 +231,25 @@ public final class GuestMemory: @unchecked Sendable {
         heapLimit = limit
     }
 
+    /// Puts the heap under `rule`: an `sbrk` that would take the heap end past `heapEnd` calls
+    /// `rule.exceeded` instead of returning. `bytesBelowHeapEnd`: the guest memory mapped in all
+    /// minus the heap end's address, so that the two add up to the memory an `sbrk` asks for.
+    public func setBudget(_ rule: MemoryBudget, heapEnd: UInt32, bytesBelowHeapEnd: Int64) {
+        budget = (UInt64(heapEnd), bytesBelowHeapEnd, rule)
+    }
+
     /// GP `sbrk`: grows the heap by `size` bytes, making the new pages writable, and returns the old
     /// heap end; `sbrk(0)` returns the current end. Returns 0 and changes nothing when the heap would
-    /// pass its limit.
+    /// pass its limit. Under a `MemoryBudget`, an `sbrk` within the limit but past the budget does
+    /// not return: the budget's `exceeded` ends the run.
     public func sbrk(_ size: UInt64) -> UInt64 {
         let old = UInt64(heapTop)
         if size == 0 { return old }
         let new = old + min(size, 1 << 33)
         guard new <= UInt64(heapLimit) else { return 0 }
+        if let budget, new > budget.heapEnd {
+            budget.rule.exceeded(UInt64(Int64(new) + budget.bytesBelowHeapEnd))
+        }
         let firstPage = (old + UInt64(GuestMemory.pageSize) - 1) >> 12
         let endPage = (new + UInt64(GuestMemory.pageSize) - 1) >> 12
         // Runs of inaccessible pages become writable with one mprotect each (pages already

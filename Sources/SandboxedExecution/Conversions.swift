@@ -9,11 +9,15 @@ import WireProtocol
 public enum SandboxedProgramError: Error, Equatable, CustomStringConvertible {
     case badCode(String)
     case internalFailure(String)
+    /// The program needs more than the job's limits allow (not a judgement on it).
+    case limitExceeded(limit: LimitKind, requested: UInt64, maximum: UInt64)
 
     public var description: String {
         switch self {
         case let .badCode(m): "bad code: \(m)"
         case let .internalFailure(m): "the worker could not run the job: \(m)"
+        case let .limitExceeded(limit, requested, maximum):
+            "beyond this worker's limits (not a verdict on the program): \(limit) \(requested), at most \(maximum)"
         }
     }
 }
@@ -29,6 +33,8 @@ extension RunReport {
         case let .pageFault(pc, address): s = .pageFault(pc: pc, address: address)
         case let .badCode(message): throw .badCode(message)
         case let .internalFailure(message): throw .internalFailure(message)
+        case let .limitExceeded(limit, requested, maximum):
+            throw .limitExceeded(limit: limit, requested: requested, maximum: maximum)
         }
         return InvocationResult(status: s, gasUsed: gasUsed, registers: registers,
                                 logs: logs.map { LogMessage(level: $0.level, target: $0.target, message: $0.message) })

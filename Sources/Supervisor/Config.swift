@@ -84,7 +84,10 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Finds the line of `key = ...` under a `[table]` header in the raw text.
+/// Finds the line of `key = ...` under a `[table]` header in the raw text. Knows the TOML forms
+/// a config uses: headers with spaces or a comment after them (`[ limits ]  # note`), dotted keys
+/// (`limits.workers = 4` at the top, `a.b = 1` in a table), quoted keys, and one-line inline
+/// tables (`limits = { workers = 4 }`).
 struct KeyLocator {
     private var lines: [(table: String, key: String, line: Int)] = []
 
@@ -92,14 +95,39 @@ struct KeyLocator {
         var table = ""
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("[") {
-                table = line.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t"))
-            } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") {
-                let key = line[..<eq].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
-                lines.append((table, key, index + 1))
+            if line.hasPrefix("#") { continue }
+            if line.hasPrefix("["), let close = line.firstIndex(of: "]") {
+                table = Self.path(line[line.index(after: line.startIndex)..<close].trimmingCharacters(in: CharacterSet(charactersIn: "[] \t")))
+            } else if let eq = line.firstIndex(of: "=") {
+                let full = Self.join(table, Self.path(String(line[..<eq])))
+                record(full, index + 1)
+                // A one-line inline table: its keys live under `full`.
+                let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+                if value.hasPrefix("{"), let end = value.lastIndex(of: "}") {
+                    for pair in value[value.index(after: value.startIndex)..<end].split(separator: ",") {
+                        if let e = pair.firstIndex(of: "=") { record(Self.join(full, Self.path(String(pair[..<e]))), index + 1) }
+                    }
+                }
             }
         }
     }
+
+    private mutating func record(_ path: String, _ line: Int) {
+        if let dot = path.lastIndex(of: ".") {
+            lines.append((String(path[..<dot]), String(path[path.index(after: dot)...]), line))
+        } else {
+            lines.append(("", path, line))
+        }
+    }
+
+    /// A key or table path with its parts unquoted and trimmed: `"limits" . workers` → `limits.workers`.
+    private static func path(_ text: String) -> String {
+        text.split(separator: ".").map {
+            $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+        }.joined(separator: ".")
+    }
+
+    private static func join(_ table: String, _ key: String) -> String { table.isEmpty ? key : table + "." + key }
 
     func line(table: String, key: String) -> Int? {
         lines.first { $0.table == table && $0.key == key }?.line

@@ -96,6 +96,13 @@ public struct Limits: Sendable, Equatable {
         if maxRegisteredBytes < UInt64(maxBlobBytes) {
             out.append(("max_registered_bytes", "must be at least max_blob_bytes (\(maxBlobBytes))"))
         }
+        let request = UInt64(maxBlobBytes) + UInt64(maxInputBytes) + 4096
+        if request > UInt64(WorkerMessage.maximumRequestBytes) {
+            out.append(("max_blob_bytes", "max_blob_bytes + max_input_bytes + 4096 = \(request) must fit a worker's request (\(WorkerMessage.maximumRequestBytes) bytes)"))
+        }
+        if maxRegisteredBlobs == 0 { out.append(("max_registered_blobs", "must be at least 1")) }
+        if maxStackBytes < 4096 { out.append(("max_stack_bytes", "must be at least 4096 (one page)")) }
+        if maxGuestMemoryBytes < 65536 { out.append(("max_guest_memory_bytes", "must be at least 65536")) }
         if maxGuestMemoryBytes > workerMemoryBytes {
             out.append(("max_guest_memory_bytes", "must not exceed worker_memory_bytes (\(workerMemoryBytes))"))
         }

@@ -202,7 +202,7 @@ public struct VectorResult: Sendable, Equatable, ScaleCodable {
 }
 
 /// How a standard-program run ended, with every pc. Tags: 0x00 halt, 0x01 panic, 0x02 outOfGas,
-/// 0x03 pageFault, 0x04 badCode, 0x05 internalFailure.
+/// 0x03 pageFault, 0x04 badCode, 0x05 internalFailure, 0x06 limitExceeded.
 public enum RunStatus: Sendable, Equatable, ScaleCodable {
     case halt(output: [UInt8])
     case panic(pc: UInt32)
@@ -210,6 +210,8 @@ public enum RunStatus: Sendable, Equatable, ScaleCodable {
     case pageFault(pc: UInt32, address: UInt32)
     case badCode(message: String)
     case internalFailure(message: String)
+    /// The program needs more than the job's `WorkerLimits` allow (not a judgement on it).
+    case limitExceeded(limit: LimitKind, requested: UInt64, maximum: UInt64)
 
     public func encode(to encoder: inout ScaleEncoder) {
         switch self {
@@ -232,6 +234,11 @@ public enum RunStatus: Sendable, Equatable, ScaleCodable {
         case let .internalFailure(message):
             encoder.writeTag(5)
             encoder.writeString(message)
+        case let .limitExceeded(limit, requested, maximum):
+            encoder.writeTag(6)
+            encoder.write(limit)
+            encoder.write(requested)
+            encoder.write(maximum)
         }
     }
 
@@ -246,6 +253,11 @@ public enum RunStatus: Sendable, Equatable, ScaleCodable {
             self = .pageFault(pc: pc, address: try decoder.read(UInt32.self, "RunStatus.pageFault.address"))
         case 4: self = .badCode(message: try decoder.readString("RunStatus.badCode.message"))
         case 5: self = .internalFailure(message: try decoder.readString("RunStatus.internalFailure.message"))
+        case 6:
+            let limit = try decoder.read(LimitKind.self)
+            let requested = try decoder.read(UInt64.self, "RunStatus.limitExceeded.requested")
+            self = .limitExceeded(limit: limit, requested: requested,
+                                  maximum: try decoder.read(UInt64.self, "RunStatus.limitExceeded.maximum"))
         default: throw decoder.unknownTag(tag, "RunStatus")
         }
     }

@@ -106,7 +106,8 @@ public enum ServiceError: Sendable, Equatable, ScaleCodable {
     /// The request named code by a hash the daemon does not hold (never registered, or
     /// evicted); register it again or send it inline.
     case unknownCode(BlobHash)
-    /// The request exceeds one of the limits announced in `ServerHello`.
+    /// The request exceeds one of the limits announced in `ServerHello`, or the program one of
+    /// the daemon's memory caps (`LimitKind.stackBytes`, `.guestMemoryBytes`).
     case limitExceeded(limit: LimitKind, requested: UInt64, maximum: UInt64)
 
     public func encode(to encoder: inout ScaleEncoder) {
@@ -167,6 +168,13 @@ public enum LimitKind: UInt8, Sendable, Equatable, CaseIterable, ScaleCodable {
     case gas = 2
     /// `ServerLimits.maxInFlight` (requests awaiting a response on this connection).
     case inFlight = 3
+    /// The daemon's `max_stack_bytes`: the program declares a larger stack. Not announced in
+    /// `ServerHello`; `maximum` carries it.
+    case stackBytes = 4
+    /// The daemon's `max_guest_memory_bytes`: the program declares more memory than that
+    /// (`requested` = its data, heap and stack, rounded up to pages), or its `sbrk` would take it
+    /// past that during the run. Not announced in `ServerHello`; `maximum` carries it.
+    case guestMemoryBytes = 5
 
     public func encode(to encoder: inout ScaleEncoder) {
         encoder.writeTag(rawValue)

@@ -188,8 +188,15 @@ public struct HaltState: Sendable, Equatable, ScaleCodable {
     }
 }
 
+extension WorkerMessage {
+    /// The largest request payload a worker accepts: a 64 MiB code blob (`ProgramLimits.maxCodeSize`)
+    /// plus a 16 MiB input and room for the rest. Checked before the payload is read or allocated;
+    /// the daemon's config must keep `max_blob_bytes + max_input_bytes` below it.
+    public static let maximumRequestBytes: UInt32 = 96 << 20
+}
+
 /// How a job ended. Tags: 0x00 halt, 0x01 panic, 0x02 outOfGas, 0x03 pageFault,
-/// 0x04 badCode, 0x05 internalFailure.
+/// 0x04 badCode, 0x05 internalFailure, 0x06 limitExceeded.
 public enum JobOutcome: Sendable, Equatable, ScaleCodable {
     /// The program halted normally.
     case halt(HaltState)
@@ -203,6 +210,8 @@ public enum JobOutcome: Sendable, Equatable, ScaleCodable {
     case badCode(message: String)
     /// The worker could not run the job (not a property of the program).
     case internalFailure(message: String)
+    /// The program needs more than the job's `WorkerLimits` allow (not a judgement on it).
+    case limitExceeded(limit: LimitKind, requested: UInt64, maximum: UInt64)
 
     /// The client-facing verdict for this outcome.
     public var verdict: Verdict {
@@ -213,6 +222,8 @@ public enum JobOutcome: Sendable, Equatable, ScaleCodable {
         case let .pageFault(address): return .invalid(.pageFault(address: address))
         case let .badCode(message): return .invalid(.badCode(message: message))
         case let .internalFailure(message): return .error(.internal(message: message))
+        case let .limitExceeded(limit, requested, maximum):
+            return .error(.limitExceeded(limit: limit, requested: requested, maximum: maximum))
         }
     }
 
@@ -235,6 +246,11 @@ public enum JobOutcome: Sendable, Equatable, ScaleCodable {
         case let .internalFailure(message):
             encoder.writeTag(5)
             encoder.writeString(message)
+        case let .limitExceeded(limit, requested, maximum):
+            encoder.writeTag(6)
+            encoder.write(limit)
+            encoder.write(requested)
+            encoder.write(maximum)
         }
     }
 
@@ -247,6 +263,11 @@ public enum JobOutcome: Sendable, Equatable, ScaleCodable {
         case 3: self = .pageFault(address: try decoder.read(UInt32.self, "JobOutcome.pageFault.address"))
         case 4: self = .badCode(message: try decoder.readString("JobOutcome.badCode.message"))
         case 5: self = .internalFailure(message: try decoder.readString("JobOutcome.internalFailure.message"))
+        case 6:
+            let limit = try decoder.read(LimitKind.self)
+            let requested = try decoder.read(UInt64.self, "JobOutcome.limitExceeded.requested")
+            self = .limitExceeded(limit: limit, requested: requested,
+                                  maximum: try decoder.read(UInt64.self, "JobOutcome.limitExceeded.maximum"))
         default: throw decoder.unknownTag(tag, "JobOutcome")
         }
     }

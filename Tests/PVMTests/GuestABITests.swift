@@ -100,14 +100,24 @@ final class GuestABITests: XCTestCase {
                        .pageFault(pc: 0, address: 0xFEFF_0000))   // the input is read-only
     }
 
-    func testSbrkStopsAtTheMemoryBudget() throws {
-        let program = try Assembler.assemble("load_imm r1, 0x10000\nsbrk r2, r1\nsbrk r3, r1\njump_ind ra, 0")
-        let limits = ProgramLimits(maxGuestMemory: 0x18000)
-        let vm = try Interpreter(standard: program, input: [], gas: 100, limits: limits)
-        let r = GuestABI.invoke(vm, initialGas: 100)
-        let j = GuestABI.invoke(try JITInstance(standard: program, input: [], gas: 100, limits: limits), initialGas: 100)
+    func testSbrkAnswersByTheLayoutAlone() throws {
+        // No budget: 1.5 GiB twice fits below the stack (0xFEFE0000 here), a third time does not.
+        let program = try Assembler.assemble(
+            "load_imm r1, 0x60000000\nsbrk r2, r1\nsbrk r3, r1\nsbrk r4, r1\nload_imm r6, 0\nsbrk r5, r6\njump_ind ra, 0")
+        let r = GuestABI.invoke(try Interpreter(standard: program, input: [], gas: 100), initialGas: 100)
+        let j = GuestABI.invoke(try JITInstance(standard: program, input: [], gas: 100), initialGas: 100)
         XCTAssertEqual(r, j)
-        XCTAssertEqual(r.registers[2], 0x20000)
-        XCTAssertEqual(r.registers[3], 0, "the second 64 KiB would pass the 96 KiB budget")
+        XCTAssertEqual(r.status, .halt(output: []))
+        XCTAssertEqual([r.registers[2], r.registers[3], r.registers[4], r.registers[5]],
+                       [0x20000, 0x6002_0000, 0, 0xC002_0000], "the third would pass the stack's zone")
+    }
+
+    func testSbrkWithinTheBudgetReturns() throws {
+        let program = try Assembler.assemble("load_imm r1, 0x10000\nsbrk r2, r1\nsbrk r3, r1\njump_ind ra, 0")
+        let budget = MemoryBudget(maxBytes: 0x20000) { requested in fatalError("budget exceeded: \(requested)") }
+        let r = GuestABI.invoke(try Interpreter(standard: program, input: [], gas: 100, budget: budget), initialGas: 100)
+        let j = GuestABI.invoke(try JITInstance(standard: program, input: [], gas: 100, budget: budget), initialGas: 100)
+        XCTAssertEqual(r, j)
+        XCTAssertEqual([r.registers[2], r.registers[3]], [0x20000, 0x30000], "128 KiB of heap fit a 128 KiB budget")
     }
 }

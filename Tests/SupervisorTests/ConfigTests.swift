@@ -49,6 +49,25 @@ final class ConfigTests: XCTestCase {
         expectError("socket = \"/s\"\nmetrics_address = \"0.0.0.0:9464\"\n", line: 2, key: "metrics_address", contains: "loopback")
     }
 
+    func testLimitsThatWouldBreakEveryRequestAreRefused() {
+        expectError("socket = \"/s\"\n[limits]\nmax_registered_blobs = 0\n", line: 3, key: "limits.max_registered_blobs",
+                    contains: "at least 1")
+        expectError("socket = \"/s\"\n[limits]\nmax_stack_bytes = 0\n", line: 3, key: "limits.max_stack_bytes", contains: "4096")
+        expectError("socket = \"/s\"\n[limits]\nmax_guest_memory_bytes = 0\n", line: 3, key: "limits.max_guest_memory_bytes",
+                    contains: "65536")
+        expectError("socket = \"/s\"\n[limits]\nmax_blob_bytes = 100000000\nmax_frame_bytes = 120000000\nmax_registered_bytes = 100000000\n",
+                    line: 3, key: "limits.max_blob_bytes", contains: "must fit a worker's request")
+    }
+
+    func testErrorLinesInOtherTOMLForms() {
+        // A comment after the header, spaces in it, a dotted key, an inline table.
+        expectError("socket = \"/s\"\n[limits]  # the limits\nworkers = 0\n", line: 3, key: "limits.workers", contains: "t.toml:3:")
+        expectError("socket = \"/s\"\n[ limits ]\nworkers = 0\n", line: 3, key: "limits.workers", contains: "t.toml:3:")
+        expectError("socket = \"/s\"\nlimits.workers = 0\n", line: 2, key: "limits.workers", contains: "t.toml:2:")
+        expectError("socket = \"/s\"\nlimits = { queue_depth = 4, workers = 0 }\n", line: 2, key: "limits.workers",
+                    contains: "t.toml:2:")
+    }
+
     func testTypeAndRangeErrors() {
         expectError("socket = \"/s\"\n[limits]\nworkers = \"two\"\n", line: 3, key: "limits.workers", contains: "expected an integer")
         expectError("socket = \"/s\"\n[limits]\nworkers = -1\n", line: 3, key: "limits.workers", contains: "out of range")

@@ -103,12 +103,47 @@ final class WorkerRoundTripTests: XCTestCase {
         }
     }
 
+    // The job's memory caps are the operator's: passing them is `limitExceeded`, never a verdict.
     func testStackLimitOfTheJobIsApplied() throws {
         let source = ".stack_size 65536\n" + Programs.echo
-        let limits = WorkerLimits(maxGuestMemoryBytes: 1 << 30, maxStackBytes: 4096, engine: .jit)
         let blob = try Assembler.assemble(source).encoded()
+        for engine in Engine.allCases {
+            let limits = WorkerLimits(maxGuestMemoryBytes: 1 << 30, maxStackBytes: 4096, engine: engine)
+            let result = try executor.run(WorkerJob(jobId: 1, blob: blob, input: [], gasLimit: 100, limits: limits))
+            XCTAssertEqual(result.outcome, .limitExceeded(limit: .stackBytes, requested: 65536, maximum: 4096), "\(engine)")
+            XCTAssertEqual(result.outcome.verdict, .error(.limitExceeded(limit: .stackBytes, requested: 65536, maximum: 4096)))
+        }
+    }
+
+    func testDeclaredMemoryOverTheJobsCap() throws {
+        // 64 KiB of stack and 16 heap pages: 128 KiB mapped at start, against a 96 KiB cap.
+        let blob = try Assembler.assemble(".stack_size 65536\n.heap_pages 16\n" + Programs.echo).encoded()
+        let limits = WorkerLimits(maxGuestMemoryBytes: 96 << 10, maxStackBytes: 1 << 20, engine: .jit)
         let result = try executor.run(WorkerJob(jobId: 1, blob: blob, input: [], gasLimit: 100, limits: limits))
-        guard case .badCode = result.outcome else { return XCTFail("\(result.outcome)") }
+        XCTAssertEqual(result.outcome, .limitExceeded(limit: .guestMemoryBytes, requested: 128 << 10, maximum: 96 << 10))
+    }
+
+    func testSbrkPastTheJobsMemoryBudgetEndsWithLimitExceeded() throws {
+        // The first 64 KiB fit the 160 KiB budget next to the 64 KiB stack; the second would not.
+        // In process, without a budget, the same program gets both (sbrk answers by the layout).
+        let source = ".stack_size 65536\nload_imm r1, 0x10000\nsbrk r2, r1\nsbrk r3, r1\njump_ind ra, 0"
+        let blob = try Assembler.assemble(source).encoded()
+        let inProcess = try Programs.inProcess(source, input: [], gas: 100, engine: .interpreter)
+        XCTAssertEqual([inProcess.registers[2], inProcess.registers[3]], [0x20000, 0x30000])
+        for engine in Engine.allCases {
+            let limits = WorkerLimits(maxGuestMemoryBytes: 160 << 10, maxStackBytes: 1 << 20, engine: engine)
+            let job = WorkerJob(jobId: 7, blob: blob, input: [], gasLimit: 100, limits: limits)
+            let expected = JobOutcome.limitExceeded(limit: .guestMemoryBytes, requested: 192 << 10, maximum: 160 << 10)
+            let result = try executor.run(job)
+            XCTAssertEqual(result.jobId, 7)
+            XCTAssertEqual(result.outcome, expected, "\(engine)")
+            XCTAssertEqual(try executor.report(job).status,
+                           .limitExceeded(limit: .guestMemoryBytes, requested: 192 << 10, maximum: 160 << 10), "\(engine)")
+            var roomy = job
+            roomy.limits.maxGuestMemoryBytes = 192 << 10
+            guard case let .halt(state) = try executor.run(roomy).outcome else { return XCTFail("\(engine): no halt") }
+            XCTAssertEqual([state.registers[2], state.registers[3]], [0x20000, 0x30000], "\(engine)")
+        }
     }
 
     func testSandboxedReportsEqualInProcessResults() throws {
