@@ -100,7 +100,14 @@ enum JobRunner {
         // and the process ends right after it (see `retired`). Unless the output is large: its
         // copy in the answer then needs the memory budget more than the answer needs the time.
         var largeOutput = false
-        if case let .halt(output) = result.status { largeOutput = output.count > retainedOutputLimit }
+        if case let .halt(output) = result.status {
+            if UInt64(output.count) > job.limits.maxOutputBytes {
+                // Too large for the client's answer frame: no verdict can be delivered.
+                return (.limitExceeded(.outputBytes, requested: UInt64(output.count), maximum: job.limits.maxOutputBytes),
+                        compiled - start, executed - compiled)
+            }
+            largeOutput = output.count > retainedOutputLimit
+        }
         if !largeOutput { retired.append(machine) }
         return (.finished(result), compiled - start, executed - compiled)
     }

@@ -60,7 +60,8 @@ public struct Limits: Sendable, Equatable {
 
     /// The per-job limits sent to the worker.
     public var workerLimits: WorkerLimits {
-        WorkerLimits(maxGuestMemoryBytes: maxGuestMemoryBytes, maxStackBytes: maxStackBytes, engine: engine)
+        WorkerLimits(maxGuestMemoryBytes: maxGuestMemoryBytes, maxStackBytes: maxStackBytes, engine: engine,
+                     maxOutputBytes: ValidationResult.maxOutputBytes(maxFrameBytes: maxFrameBytes))
     }
 
     /// The process limits the spawner applies to every worker.

@@ -251,7 +251,9 @@ public final class SandboxExecutor: JobExecutor, Sendable {
             return false
         }
         shared.withLock { $0.idle.append(worker) }
-        let maximumPayload = limits.maxFrameBytes
+        // A result carries at most `maxOutputBytes` of output (the worker answers `limitExceeded`
+        // beyond) plus its own fields: registers, gas and timings, well under 4 KiB.
+        let maximumPayload = UInt32(clamping: UInt64(limits.maxFrameBytes) + 4096)
         let channel = ClientBootstrap(group: eventLoops)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {

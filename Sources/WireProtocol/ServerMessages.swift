@@ -197,6 +197,16 @@ public struct VersionMismatch: Sendable, Equatable, ScaleCodable {
 
 /// The answer to `ValidateCandidate`.
 public struct ValidationResult: Sendable, Equatable, ScaleCodable {
+    /// The largest output a `valid` answer can carry in a frame of `maxFrameBytes`: the frame
+    /// less every other field at its largest (the output's compact length prefix included).
+    public static func maxOutputBytes(maxFrameBytes: UInt32) -> UInt64 {
+        let empty = ServerMessage.validationResult(ValidationResult(
+            requestId: .max, verdict: .valid(output: [], gasUsed: .max),
+            timings: Timings(queuedMicros: .max, compileMicros: .max, executeMicros: .max)))
+        let others = UInt64(empty.encode().count) + 8   // a compact length grows from 1 to at most 9 bytes
+        return UInt64(maxFrameBytes) > others ? UInt64(maxFrameBytes) - others : 0
+    }
+
     /// Of the `ValidateCandidate`.
     public var requestId: UInt64
     public var verdict: Verdict

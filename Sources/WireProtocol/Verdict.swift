@@ -175,6 +175,9 @@ public enum LimitKind: UInt8, Sendable, Equatable, CaseIterable, ScaleCodable {
     /// (`requested` = its data, heap and stack, rounded up to pages), or its `sbrk` would take it
     /// past that during the run. Not announced in `ServerHello`; `maximum` carries it.
     case guestMemoryBytes = 5
+    /// The program halted with more output than one answer frame can carry (`ServerLimits.
+    /// maxFrameBytes` less the answer's other fields, `ValidationResult.maxOutputBytes`).
+    case outputBytes = 6
 
     public func encode(to encoder: inout ScaleEncoder) {
         encoder.writeTag(rawValue)

@@ -92,23 +92,28 @@ public struct WorkerLimits: Sendable, Equatable, ScaleCodable {
     /// Bytes of guest stack.
     public var maxStackBytes: UInt64
     public var engine: Engine
+    /// The largest output a halt may deliver: what one answer frame to the client can carry.
+    public var maxOutputBytes: UInt64
 
-    public init(maxGuestMemoryBytes: UInt64, maxStackBytes: UInt64, engine: Engine) {
+    public init(maxGuestMemoryBytes: UInt64, maxStackBytes: UInt64, engine: Engine, maxOutputBytes: UInt64 = .max) {
         self.maxGuestMemoryBytes = maxGuestMemoryBytes
         self.maxStackBytes = maxStackBytes
         self.engine = engine
+        self.maxOutputBytes = maxOutputBytes
     }
 
     public func encode(to encoder: inout ScaleEncoder) {
         encoder.write(maxGuestMemoryBytes)
         encoder.write(maxStackBytes)
         encoder.write(engine)
+        encoder.write(maxOutputBytes)
     }
 
     public init(from decoder: inout ScaleDecoder) throws(WireError) {
         maxGuestMemoryBytes = try decoder.read(UInt64.self, "WorkerLimits.maxGuestMemoryBytes")
         maxStackBytes = try decoder.read(UInt64.self, "WorkerLimits.maxStackBytes")
         engine = try decoder.read(Engine.self)
+        maxOutputBytes = try decoder.read(UInt64.self, "WorkerLimits.maxOutputBytes")
     }
 }
 

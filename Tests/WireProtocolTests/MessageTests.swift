@@ -140,6 +140,18 @@ final class MessageTests: XCTestCase {
         XCTAssertEqual(JobOutcome.internalFailure(message: "m").verdict, .error(.internal(message: "m")))
     }
 
+    func testTheLargestOutputFitsTheAnswerFrame() throws {
+        for frame: UInt32 in [70_000, 1 << 20, 16 << 20] {
+            let most = ValidationResult.maxOutputBytes(maxFrameBytes: frame)
+            XCTAssertEqual(UInt64(frame) - most, 51, "tag, id, verdict tag, gas, timings (43) and 8 for the length prefix")
+            let answer = ServerMessage.validationResult(ValidationResult(
+                requestId: .max, verdict: .valid(output: [UInt8](repeating: 1, count: Int(most)), gasUsed: .max),
+                timings: Timings(queuedMicros: .max, compileMicros: .max, executeMicros: .max)))
+            XCTAssertLessThanOrEqual(answer.encode().count, Int(frame))
+        }
+        XCTAssertEqual(ValidationResult.maxOutputBytes(maxFrameBytes: 10), 0)
+    }
+
     func testEveryErrorCodeAndLimitKindRoundTrips() throws {
         for code in ProtocolErrorCode.allCases {
             XCTAssertEqual(try ProtocolErrorCode.decode(code.encode()), code)

@@ -115,6 +115,17 @@ final class WorkerRoundTripTests: XCTestCase {
         }
     }
 
+    func testOutputOverTheAnswerFrameIsLimitExceeded() throws {
+        for engine in Engine.allCases {
+            var tight = try job(Programs.echo, input: [UInt8](repeating: 7, count: 100), engine: engine)
+            tight.limits.maxOutputBytes = 99
+            XCTAssertEqual(try executor.run(tight).outcome, .limitExceeded(limit: .outputBytes, requested: 100, maximum: 99), "\(engine)")
+            tight.limits.maxOutputBytes = 100
+            guard case let .halt(state) = try executor.run(tight).outcome else { return XCTFail("\(engine): no halt") }
+            XCTAssertEqual(state.output, [UInt8](repeating: 7, count: 100))
+        }
+    }
+
     func testDeclaredMemoryOverTheJobsCap() throws {
         // 64 KiB of stack and 16 heap pages: 128 KiB mapped at start, against a 96 KiB cap.
         let blob = try Assembler.assemble(".stack_size 65536\n.heap_pages 16\n" + Programs.echo).encoded()
