@@ -94,8 +94,10 @@ struct PrepaidBlock {
 /// around those.
 /// Guest memory is addressed as `gs:[addr32]` with the address-size prefix, so a 32-bit guest
 /// address wraps mod 2^32 for free and needs no base register; the context lives at negative
-/// `gs:` displacements. Every block entry starts with `sub r15, charge; js oog` and the
+/// `gs:` displacements. Every block entry starts with `sub r15, charge; jl oog` and the
 /// out-of-gas stub undoes the subtraction, so a block that does not fit leaves no trace.
+/// (`jl`, not `js`: gas < charge, as the interpreter tests it, also when the subtraction
+/// overflows, which a negative starting gas near Int64.min makes it do.)
 /// (The gas counter is written back to the context at every exit.)
 public final class Recompiler {
     /// Guest register i lives in `guestRegs[i]`.
@@ -133,7 +135,7 @@ public final class Recompiler {
     var oogExit = Label(id: 0), sbrkExit = Label(id: 0), djumpPanicLabel = Label(id: 0)
     var commonExit = Label(id: 0), djump = Label(id: 0), bailExit = Label(id: 0)
 
-    /// The bytes of a block's charge prologue, `sub r15, imm32; js rel32`, and where its
+    /// The bytes of a block's charge prologue, `sub r15, imm32; jl rel32`, and where its
     /// immediate is.
     static let chargeSize = 13, chargeImmediateOffset = 3
     /// The most gas one prologue charges for a chain of blocks (see `resolveCharges`).
@@ -141,7 +143,7 @@ public final class Recompiler {
 
     /// A basic block with a charge prologue, recorded by the pass and resolved after it.
     struct BlockCharge {
-        /// Code offset of the prologue's imm32 (entry + `chargeImmediateOffset`); its `js` rel32
+        /// Code offset of the prologue's imm32 (entry + `chargeImmediateOffset`); its `jl` rel32
         /// (to the block's out-of-gas stub) follows at `immediate + 6`.
         var immediate: Int32
         /// Its first instruction and its cost (= its number of instructions).
@@ -201,7 +203,7 @@ public final class Recompiler {
         blocks.reserveCapacity(n / 16)
         var ins = Instruction(opcode: .trap, rawOpcode: 0, isValid: false, pc: 0, length: 1)
         var afterTerminator = true
-        // The open block's charge: where its immediate is (its `js` field follows), and its
+        // The open block's charge: where its immediate is (its `jl` field follows), and its
         // first instruction; -1 when the open block has no charge (it follows an invalid
         // instruction, so control never falls into it).
         var chargeImmediate = -1, chargeIndex = 0
@@ -217,11 +219,12 @@ public final class Recompiler {
             // block): charge this block. Its charge is known after the pass (`resolveCharges`),
             // so the immediate is always 32 bits, patched then.
             if flags.contains(.blockStart) || afterTerminator {
-                // sub r15, imm32 (49 81 EF, the charge patched later); js rel32 (0F 88, to the
-                // block's stub, patched later): written as 8 + 5 bytes.
+                // sub r15, imm32 (49 81 EF, the charge patched later); jl rel32 (0F 8C, to the
+                // block's stub, patched later): written as 8 + 5 bytes. jl (gas < charge, signed)
+                // holds across an overflowing subtraction, where js would not.
                 chargeImmediate = a.position + Recompiler.chargeImmediateOffset
                 a.emit(raw: 0x0F00_0000_00EF_8149, bytes: 8)
-                a.emit(raw: 0x88, bytes: 5)
+                a.emit(raw: 0x8C, bytes: 5)
                 chargeIndex = i
                 blockResumes = false
             }
@@ -250,8 +253,8 @@ public final class Recompiler {
         var prepaid: [PrepaidBlock] = []
         for b in blocks {
             a.patchUInt32(at: Int(b.immediate), UInt32(bitPattern: b.charge))
-            let jsField = Int(b.immediate) + 6
-            a.patchUInt32(at: jsField, UInt32(truncatingIfNeeded: a.position - (jsField + 4)))
+            let jlField = Int(b.immediate) + 6
+            a.patchUInt32(at: jlField, UInt32(truncatingIfNeeded: a.position - (jlField + 4)))
             // The stub undoes the whole charge: the state is as before the block. When the
             // block alone would have fitted, the exact end is left to the interpreter (a bail).
             // add r15, imm8/imm32 (49 83 C7 / 49 81 C7); mov eax, imm32 (B8); jmp rel32 (E9).

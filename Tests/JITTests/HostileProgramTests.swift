@@ -152,6 +152,37 @@ final class HostileProgramTests: XCTestCase {
         run(c.build(), expect: .halt)
     }
 
+    // MARK: - Gas
+
+    /// A negative starting gas (the PVM allows one) runs out of gas at the first charge on both
+    /// engines, also where subtracting the charge overflows (gas below Int64.min + charge): a
+    /// prologue that tested the sign of the difference ran the block instead.
+    func testNegativeStartingGasRunsOutOfGasAtTheFirstCharge() {
+        var b = ProgramBuilder()
+        let loop = b.makeLabel(), next = b.makeLabel()
+        b.emit(.add_imm_64, .r1, .r1, 1)
+        b.emit(.add_imm_64, .r2, .r2, 1)
+        b.emit(.jump, .label(next))                  // chained: the first prologue charges 5
+        b.bind(next)
+        b.emit(.store_imm_u32, .imm(UInt64(HostileProgramTests.rw)), 7)
+        b.emit(.fallthrough)
+        b.bind(loop)
+        b.emit(.add_imm_64, .r3, .r3, 1)
+        b.emit(.branch_ne_imm, .r3, 1000, .label(loop))
+        b.emit(.jump_ind, .r0, 0)
+        let blob = b.build()
+        // From the start, from the block start of the store (a jump target), and from the
+        // middle of the first block (charged by the runtime, not by a prologue).
+        let pcs = DecodedProgram(blob).instructions.map(\.pc)
+        for gas in [Int64.min, Int64.min + 1, Int64.min + 2, Int64.min + 4, Int64.min + 5, Int64.min + 100,
+                    -(1 << 62), -1_000_000, -5, -1] {
+            for pc in [pcs[0], pcs[3], pcs[1]] {
+                let out = run(blob, gas: gas, pc: pc, expect: .outOfGas, expectPC: pc)
+                XCTAssertEqual(out?.gas, gas, "gas \(gas), pc \(pc): nothing is charged")
+            }
+        }
+    }
+
     // MARK: - Memory
 
     /// A standard program whose function calls itself through `load_imm_jump` and returns with
