@@ -65,6 +65,12 @@ int alcatraz_jit_install_fault_handler(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
+    // No alternate signal stack is set up for this handler. SA_ONSTACK uses one only where the
+    // thread already has one (in-process, one the runtime may have made); a worker has none
+    // (sb_reset_signals and sb_unblock_signals disable it), so there the handler runs on the
+    // thread's own stack, below the faulting code's rsp. That is safe because guest code never
+    // moves rsp: it stays the host stack, which generated code only pushes to and pops from
+    // (around one-operand mul/div and variable rotates).
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGSEGV, &sa, &previous_segv) != 0) return errno;

@@ -136,7 +136,8 @@ int sb_reset_signals(void) {
         // Signals 32 and 33 are glibc-internal (cancellation, setxid): EINVAL, skip them.
         (void)sigaction(sig, &dfl, NULL);
     }
-    // And no alternate signal stack left from the runtime: the JIT sets its own.
+    // And no alternate signal stack left from the runtime: the JIT's fault handler runs on the
+    // thread's own stack (see alcatraz_jit_install_fault_handler).
     stack_t none = { .ss_sp = NULL, .ss_flags = SS_DISABLE, .ss_size = 0 };
     (void)sigaltstack(&none, NULL);
     sigset_t set;

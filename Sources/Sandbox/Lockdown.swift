@@ -41,7 +41,8 @@ public enum LockdownStep: Int32, CaseIterable, Sendable, CustomStringConvertible
     case capabilities
     /// PR_SET_NO_NEW_PRIVS.
     case noNewPrivileges
-    /// Whatever the job needs mapped before seccomp (guest reservation, code area, sigaltstack).
+    /// Whatever the job needs before seccomp (the JIT's fault handler, guest reservation, code
+    /// buffer).
     case prepareJob
     /// The seccomp allowlist (libseccomp, default action: kill the process). Always last.
     case seccomp
@@ -186,8 +187,8 @@ public final class LockdownPlan: @unchecked Sendable {
 /// - Parameters:
 ///   - plan: the configuration, compiled before the fork (`LockdownPlan`).
 ///   - sourceJobFD: the job socket as inherited from the spawner; renumbered to `config.jobFD`.
-///   - prepareJob: runs after every step but seccomp; maps what the job needs (guest address
-///     space reservation, JIT code area, alternate signal stack). Returns 0 or an errno.
+///   - prepareJob: runs after every step but seccomp; sets up what the job needs (the JIT's
+///     fault handler, guest address space reservation, JIT code buffer). Returns 0 or an errno.
 ///   - stamps: nil, or room for one CLOCK_MONOTONIC stamp per step (the spawner's step-timing
 ///     mode): stamps[step] is taken right after that step.
 /// - Throws: `LockdownError` naming the failed step, its errno and a hint for the operator.
