@@ -141,16 +141,27 @@ public enum Daemon {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o755])
         }
-        if FileManager.default.fileExists(atPath: path) {
-            if isListening(path) { throw SupervisorError.bind("another daemon is serving \(path)") }
-            unlink(path)  // a stale socket left by a crash
-        }
+        try removeStaleSocket(path)
         let channel = try await bootstrap(group: group, service: service).bind(unixDomainSocketPath: path).get()
         guard chmod(path, mode_t(config.socketMode)) == 0 else {
             try? await channel.close()
             throw SupervisorError.bind("chmod \(String(config.socketMode, radix: 8)) \(path): \(String(cString: strerror(errno)))")
         }
         return channel
+    }
+
+    /// Removes a socket left at `path` by a daemon that crashed. Anything else there is left
+    /// alone: a socket something listens on (another daemon), and any file that is not a socket
+    /// (a `socket` key pointing at the wrong file must not delete that file).
+    static func removeStaleSocket(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }  // nothing there (or nothing we may see: bind will say)
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw SupervisorError.bind("\(path) exists and is not a socket; not removing it. "
+                                       + "Hint: check the `socket` key of the config, or move that file away")
+        }
+        if isListening(path) { throw SupervisorError.bind("another daemon is serving \(path)") }
+        unlink(path)  // a stale socket left by a crash
     }
 
     static func bootstrap(group: EventLoopGroup, service: SupervisorService) -> ServerBootstrap {

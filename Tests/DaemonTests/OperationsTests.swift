@@ -25,6 +25,60 @@ final class OperationsTests: XCTestCase {
         XCTAssertNotEqual(served.status, 0, "the daemon does not start on a bad config")
     }
 
+    /// Starts alcatrazd on `config` until it is ready (then stops it) or exits; its exit status
+    /// (0 after it was ready and stopped) and log.
+    func startAndStop(config: String, log: String) throws -> (status: Int32, ready: Bool, log: String) {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Build.path("alcatrazd"))
+        process.arguments = ["--config", config]
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        func output() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && !output().contains("event=ready") && Date() < deadline { usleep(20_000) }
+        let ready = output().contains("event=ready")
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        return (process.terminationStatus, ready, output())
+    }
+
+    func testTheDaemonRemovesOnlyAStaleSocketAtItsPath() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("socket-path-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A mistyped `socket` key naming a file the operator cares about.
+        let precious = dir.appendingPathComponent("notes.txt").path
+        try "keep me\n".write(toFile: precious, atomically: true, encoding: .utf8)
+        let config = dir.appendingPathComponent("alcatraz.toml").path
+        try """
+        socket = "\(precious)"
+        metrics_address = ""
+        worker_executable = "\(Build.path("alcatraz-scripted-worker"))"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try startAndStop(config: config, log: dir.appendingPathComponent("log1").path)
+        XCTAssertFalse(refused.ready, "alcatrazd replaced \(precious) with its socket")
+        XCTAssertEqual(refused.status, 1, refused.log)
+        XCTAssertTrue(refused.log.contains("\(precious) exists and is not a socket"), refused.log)
+        XCTAssertEqual(try? String(contentsOfFile: precious, encoding: .utf8), "keep me\n", "the file is still there, unchanged")
+
+        // A socket nothing listens on (left by a crash) is replaced.
+        try FileManager.default.removeItem(atPath: precious)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in precious.utf8.enumerated() { raw[i] = b } }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        close(fd)
+        XCTAssertEqual(rc, 0)
+        let started = try startAndStop(config: config, log: dir.appendingPathComponent("log2").path)
+        XCTAssertTrue(started.ready, started.log)
+        XCTAssertEqual(started.status, 0, started.log)
+    }
+
     func testSystemdNotifyReadyWatchdogStopping() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8))").path
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
