@@ -157,22 +157,45 @@ func readFrame(_ fd: Int32, _ decoder: inout FrameDecoder) throws -> [UInt8] {
 }
 
 /// The socket, the requests awaiting answers and the reader thread.
+///
+/// The descriptor is closed exactly once and never used after: when the reader has stopped
+/// (the connection is over) and no request is writing to it. It lives in `state`, so that a
+/// `shutdown(2)` never meets a closed number. (The reader used to close it while a request could
+/// still send on it and `deinit` still shut it down: the next socket the process opened got the
+/// same number, and those calls hit that socket.)
 final class Core: Sendable {
     private struct State {
         var pending: [UInt64: CheckedContinuation<ServerMessage, any Error>] = [:]
         var nextId: UInt64 = 1
+        /// Set when the reader stops; no request writes to the socket after that.
         var failure: ClientError?
         var unmatched = 0
+        /// The socket; -1 once closed.
+        var fd: Int32
+        /// Requests writing to `fd` now (outside the lock); it is not closed while any is.
+        var writers = 0
+
+        /// Closes the socket once nothing can use it any more.
+        mutating func closeIfUnused() {
+            guard failure != nil, writers == 0, fd >= 0 else { return }
+            Glibc.close(fd)
+            fd = -1
+        }
+
+        func shutdownSocket() {
+            if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+        }
     }
 
-    private let fd: Int32
-    private let state = Mutex(State())
+    /// The socket, for the reader only: it is not closed before the reader has stopped.
+    private let readerFd: Int32
+    private let state: Mutex<State>
     private let writeLock = Mutex(())
     private let initialDecoder: UncheckedSendable<FrameDecoder>
-    private let isShutDown = Atomic<Bool>(false)
 
     init(fd: Int32, decoder: FrameDecoder) {
-        self.fd = fd
+        readerFd = fd
+        state = Mutex(State(fd: fd))
         initialDecoder = UncheckedSendable(decoder)
     }
 
@@ -185,17 +208,26 @@ final class Core: Sendable {
     func request(_ id: UInt64, _ message: ClientMessage) async throws -> ServerMessage {
         let frame = Frame.encode(message)
         return try await withCheckedThrowingContinuation { continuation in
-            let failure = state.withLock { s -> ClientError? in
-                if let failure = s.failure { return failure }
+            let admitted = state.withLock { s -> Result<Int32, ClientError> in
+                if let failure = s.failure { return .failure(failure) }
                 s.pending[id] = continuation
-                return nil
+                s.writers += 1
+                return .success(s.fd)
             }
-            if let failure { return continuation.resume(throwing: failure) }
+            let fd: Int32
+            switch admitted {
+            case let .failure(failure): return continuation.resume(throwing: failure)
+            case let .success(open): fd = open
+            }
             do {
                 try writeLock.withLock { _ in try sendAll(fd, frame) }
             } catch {
                 // The reader sees the closed socket too and fails everything pending, this one included.
-                shutdownSocket()
+                shutdown()
+            }
+            state.withLock { s in
+                s.writers -= 1
+                s.closeIfUnused()
             }
         }
     }
@@ -212,7 +244,7 @@ final class Core: Sendable {
         while true {
             let payload: [UInt8]
             do {
-                payload = try readFrame(fd, &decoder)
+                payload = try readFrame(readerFd, &decoder)
             } catch {
                 failure = error as? ClientError ?? .unexpected("\(error)")
                 break
@@ -238,17 +270,18 @@ final class Core: Sendable {
         }
         let waiting = state.withLock { s -> [CheckedContinuation<ServerMessage, any Error>] in
             s.failure = failure
+            // Wakes a request blocked in send (a daemon that stopped reading), which then closes.
+            s.shutdownSocket()
+            s.closeIfUnused()
             defer { s.pending = [:] }
             return Array(s.pending.values)
         }
         for continuation in waiting { continuation.resume(throwing: failure) }
-        Glibc.close(fd)
     }
 
-    private func shutdownSocket() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
-
+    /// Ends the connection: the reader sees the end and fails the requests in flight.
     func shutdown() {
-        if !isShutDown.exchange(true, ordering: .relaxed) { shutdownSocket() }
+        state.withLock { $0.shutdownSocket() }
     }
 }
 
