@@ -6,6 +6,11 @@
 // Malformed input (bad length, oversized length, unknown tag, truncated or trailing bytes,
 // garbage) gets one ProtocolError frame, then the connection is closed; nothing else is shared
 // with other connections, so they are unaffected.
+//
+// Back pressure: a client that does not read its answers is not read from either. Once its
+// unsent answers pass `answerWaterMark.high` the channel turns unwritable, and NIO's
+// BackPressureHandler (in front of this one) holds back the reads until they drain below
+// `.low`. Answered requests leave `inFlight`, so `max_in_flight` alone would not bound them.
 import Logging
 import NIOCore
 import WireProtocol
@@ -24,6 +29,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var inFlight: Set<UInt64> = []
     private var context: ChannelHandlerContext?
     private var pendingFlush = false
+
+    /// Unsent answers above `high` bytes stop reading from the connection until they drain
+    /// below `low` (set on every client channel by `Daemon.bootstrap`).
+    static let answerWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 64 * 1024, high: 256 * 1024)
 
     init(service: SupervisorService, connectionID: UInt64) {
         self.service = service

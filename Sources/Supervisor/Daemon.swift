@@ -167,10 +167,12 @@ public enum Daemon {
     static func bootstrap(group: EventLoopGroup, service: SupervisorService) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.writeBufferWaterMark, value: ConnectionHandler.answerWaterMark)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = ConnectionHandler(service: service, connectionID: service.connections.makeID())
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    // Reads wait while the client leaves its answers unread (ConnectionHandler).
+                    try channel.pipeline.syncOperations.addHandlers(BackPressureHandler(), handler)
                 }
             }
     }

@@ -68,6 +68,14 @@ final class DaemonProcess {
     }
 
     var pid: Int32 { process.processIdentifier }
+
+    /// The daemon's resident memory (`VmRSS`), or -1.
+    var residentKiB: Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return -1 }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
+    }
+
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func connect() async throws -> AlcatrazConnection {
