@@ -144,7 +144,11 @@ let package = Package(
             dependencies: ["SandboxedExecution", "Sandbox", "WireProtocol", "PVM", "PVMAssembler", "ConformanceVectors", "JIT",
                            "TestSupport"]
         ),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "WireProtocol"]),
+        .testTarget(
+            name: "SupervisorTests",
+            dependencies: ["Supervisor", "WireProtocol", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "DaemonTests", dependencies: ["AlcatrazClient", "WireProtocol", "PVMAssembler", "PVM", "TestSupport"]),
     ]
 )

@@ -5,7 +5,8 @@
 //
 // Malformed input (bad length, oversized length, unknown tag, truncated or trailing bytes,
 // garbage) gets one ProtocolError frame, then the connection is closed; nothing else is shared
-// with other connections, so they are unaffected.
+// with other connections, so they are unaffected. A peer that does not read that frame loses
+// the connection all the same, `lastFrameGrace` later.
 //
 // Back pressure: a client that does not read its answers is not read from either. Once its
 // unsent answers pass `answerWaterMark.high` the channel turns unwritable, and NIO's
@@ -33,6 +34,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Unsent answers above `high` bytes stop reading from the connection until they drain
     /// below `low` (set on every client channel by `Daemon.bootstrap`).
     static let answerWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 64 * 1024, high: 256 * 1024)
+
+    /// How long a connection that is being closed (after a `ProtocolError` or a
+    /// `VersionMismatch`) waits for that last frame to be written before it is closed anyway: a
+    /// peer that reads nothing would otherwise keep the connection, and its descriptor, forever.
+    static let lastFrameGrace = TimeAmount.seconds(5)
 
     init(service: SupervisorService, connectionID: UInt64) {
         self.service = service
@@ -130,9 +136,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                                            newestSupported: ProtocolVersion.current)
             logger.info("version mismatch", metadata: ["event": "version_mismatch", "requested": "\(hello.protocolVersion)"])
             phase = .closed
-            context.writeAndFlush(wrapOutboundOut(encode(.versionMismatch(mismatch), context))).whenComplete { [channel = context.channel] _ in
-                channel.close(promise: nil)
-            }
+            sendLastFrame(.versionMismatch(mismatch), context)
             return
         }
         phase = .open
@@ -248,7 +252,16 @@ final class ConnectionHandler: ChannelInboundHandler {
                       metadata: ["event": "protocol_error", "code": "\(error.code)", "detail": "\(error.message)"])
         service.metrics?.recordProtocolError()
         phase = .closed
-        context.writeAndFlush(wrapOutboundOut(encode(.protocolError(error), context))).whenComplete { [channel = context.channel] _ in
+        sendLastFrame(.protocolError(error), context)
+    }
+
+    /// Sends `message` (after every answer already written) and closes the connection once it
+    /// is written, or `lastFrameGrace` later if it is not.
+    private func sendLastFrame(_ message: ServerMessage, _ context: ChannelHandlerContext) {
+        let channel = context.channel
+        let giveUp = context.eventLoop.scheduleTask(in: Self.lastFrameGrace) { channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(encode(message, context))).whenComplete { _ in
+            giveUp.cancel()
             channel.close(promise: nil)
         }
     }
