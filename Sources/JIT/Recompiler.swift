@@ -162,7 +162,8 @@ public final class Recompiler {
     }
 
     /// Compiles `blob` in one pass over its code, decoding as it goes (no instruction list is
-    /// built). Linear in the size of the code.
+    /// built). Linear in the size of the code. More than 2 GiB of native code (a rel32's reach)
+    /// is a precondition failure (`X86Assembler.maximumCodeSize`).
     public static func compile(_ blob: ProgramBlob) -> CompiledProgram {
         Recompiler(blob: blob, a: X86Assembler(initialCapacity: blob.code.count * 4 + 4096)).run()
     }
@@ -251,6 +252,9 @@ public final class Recompiler {
         resolveCharges(&blocks)
         let bailOffset = a.offset(of: bailExit)!, oogOffset = a.offset(of: oogExit)!
         var prepaid: [PrepaidBlock] = []
+        // The rel32 fields patched below cannot wrap: the assembler holds at most 2 GiB - 1
+        // bytes (`X86Assembler.maximumCodeSize`, checked where its buffer grows), so the distance
+        // between any two offsets fits.
         for b in blocks {
             a.patchUInt32(at: Int(b.immediate), UInt32(bitPattern: b.charge))
             let jlField = Int(b.immediate) + 6
@@ -379,6 +383,7 @@ public final class Recompiler {
         a.emit(byte: 0xE9)
         closingJump = (a.position, target)
         if let offset = knownEntry(target) {
+            // In reach: the code is never larger than 2 GiB - 1 (`X86Assembler.maximumCodeSize`).
             a.emit(uint32: UInt32(truncatingIfNeeded: offset - (a.position + 4)))
         } else {
             branchFixups.append((a.position, target, index))

@@ -55,6 +55,17 @@ struct X86PreconditionTests {
         }
     }
 
+    /// Code past the assembler's size limit traps where the buffer would grow, so no offset
+    /// or rel32 field (the recompiler patches some as raw UInt32s) can wrap; the limit is what
+    /// a rel32 reaches by default. (Shown with a small limit: the real one is 2 GiB.)
+    @Test func codePastTheSizeLimitTraps() async {
+        #expect(X86Assembler().maximumCodeSize == Int(Int32.max))
+        await #expect(processExitsWith: .failure) {
+            let a = X86Assembler(initialCapacity: 64, maximumCodeSize: 4096)
+            for _ in 0..<300 { a.nop(length: 15) }   // 4500 bytes
+        }
+    }
+
     /// The largest legal cases next to the failing ones above do not trap.
     @Test func edgesThatFitDoNotTrap() {
         let a = X86Assembler()
@@ -70,5 +81,9 @@ struct X86PreconditionTests {
         a.add(.byte, .rax, imm: -128)
         a.finalize()
         #expect(a.unresolvedReferences == 0)
+        // Up to the size limit (less the 16 bytes an instruction may need).
+        let limited = X86Assembler(initialCapacity: 64, maximumCodeSize: 4096)
+        for _ in 0..<272 { limited.nop(length: 15) }   // 4080 bytes
+        #expect(limited.position == 4080)
     }
 }

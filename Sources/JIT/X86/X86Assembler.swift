@@ -8,6 +8,10 @@ import PVM
 // writes its bytes without further checks. That keeps the per-byte cost to a store and an
 // increment, with no uniqueness checks or bounds checks, and no allocation except the
 // amortised doubling of the buffer.
+//
+// The buffer never holds more than `maximumCodeSize` bytes (at most 2 GiB - 1), checked where
+// it grows: so every offset fits an Int32 and every rel32 between two offsets reaches, and the
+// fields the recompiler patches after the fact (with `patchUInt32`) can never wrap.
 
 /// Emits x86-64 machine code into a growable buffer.
 ///
@@ -29,7 +33,8 @@ import PVM
 /// Programmer errors are precondition failures (they trap, in release builds too): an operand
 /// the instruction has no encoding for (e.g. `rsp` as an index, a byte-sized `imul`), an
 /// immediate that does not fit the operand size, binding a label twice, a rel8 jump whose
-/// target is out of reach, and `finalize()` with labels still referenced but unbound.
+/// target is out of reach, `finalize()` with labels still referenced but unbound, and code
+/// growing past `maximumCodeSize`.
 ///
 /// The assembler is a reference type so that the recompiler can pass it around freely; it is
 /// not thread-safe, so use one per thread.
@@ -41,8 +46,12 @@ public final class X86Assembler {
     var base: UnsafeMutablePointer<UInt8>
     /// Bytes emitted so far.
     var count: Int
-    /// Bytes allocated.
+    /// Bytes that may be written (at most `maximumCodeSize`).
     var capacity: Int
+    /// The most bytes of code this assembler holds.
+    public let maximumCodeSize: Int
+    /// The largest `maximumCodeSize`: rel32 displacements reach ±2 GiB.
+    public static let codeSizeLimit = Int(Int32.max)
 
     /// Label table: the bound offset (or -1) and the head of the chain of pending fix-ups.
     var labels: [LabelState] = []
@@ -52,9 +61,14 @@ public final class X86Assembler {
     var pendingFixups = 0
 
     /// Creates an assembler with room for `initialCapacity` bytes before it first grows.
-    public init(initialCapacity: Int = 4096) {
-        buffer = PageBuffer(byteCount: max(initialCapacity, 64), ownPages: true)
-        capacity = buffer.size
+    /// - Parameter maximumCodeSize: more code than this is a precondition failure (at most
+    ///   `codeSizeLimit`, the default).
+    public init(initialCapacity: Int = 4096, maximumCodeSize: Int = X86Assembler.codeSizeLimit) {
+        precondition(maximumCodeSize >= 64 && maximumCodeSize <= X86Assembler.codeSizeLimit,
+                     "the code size limit must be 64 bytes to 2 GiB - 1")
+        self.maximumCodeSize = maximumCodeSize
+        buffer = PageBuffer(byteCount: min(max(initialCapacity, 64), maximumCodeSize), ownPages: true)
+        capacity = min(buffer.size, maximumCodeSize)
         base = buffer.base.assumingMemoryBound(to: UInt8.self)
         count = 0
     }
@@ -148,11 +162,13 @@ public final class X86Assembler {
         if _slowPath(capacity - count < 16) { grow() }
     }
 
-    /// Doubles the buffer; kept out of line so the inlined fast path stays small.
+    /// Doubles the buffer (up to `maximumCodeSize`); kept out of line so the inlined fast path
+    /// stays small.
     @inline(never)
     func grow() {
-        buffer.grow(to: capacity * 2, keeping: count)
-        capacity = buffer.size
+        precondition(count + 16 <= maximumCodeSize, "code larger than \(maximumCodeSize) bytes")
+        buffer.grow(to: min(capacity * 2, maximumCodeSize), keeping: count)
+        capacity = min(buffer.size, maximumCodeSize)
         base = buffer.base.assumingMemoryBound(to: UInt8.self)
     }
 
