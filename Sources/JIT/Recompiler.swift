@@ -161,11 +161,24 @@ public final class Recompiler {
         var next: Int32 = -1
     }
 
+    /// The most native bytes one byte of guest code has been measured to need: 74, for code
+    /// that is all 0xCC with every bitmask bit set (one-byte `div_s_64`s whose operands all
+    /// decode to guest r12, which lives in rdx; the largest of every opcode and of random
+    /// mixes of them and terminators, `docs/operations.md`), rounded up.
+    public static let worstCaseNativeBytesPerCodeByte = 80
+
     /// Compiles `blob` in one pass over its code, decoding as it goes (no instruction list is
-    /// built). Linear in the size of the code. More than 2 GiB of native code (a rel32's reach)
-    /// is a precondition failure (`X86Assembler.maximumCodeSize`).
+    /// built). Linear in the size of the code.
+    ///
+    /// The code buffer starts at 4 native bytes per guest byte (typical code needs about 3.2)
+    /// and reserves address space for the worst case, so that growing never copies it and
+    /// never holds two buffers at once (`PageBuffer`'s `reserving`). More than 2 GiB of native
+    /// code (a rel32's reach) is a precondition failure (`X86Assembler.maximumCodeSize`).
     public static func compile(_ blob: ProgramBlob) -> CompiledProgram {
-        Recompiler(blob: blob, a: X86Assembler(initialCapacity: blob.code.count * 4 + 4096)).run()
+        let n = blob.code.count
+        let assembler = X86Assembler(initialCapacity: n * 4 + 4096,
+                                     reservingCapacity: n * worstCaseNativeBytesPerCodeByte + (64 << 10))
+        return Recompiler(blob: blob, a: assembler).run()
     }
 
     /// `guestRegs` packed four bits a register, guest register 0 in the low nibble, so that a

@@ -21,6 +21,13 @@ import Synchronization
 /// calls would cost more than the faults they save, unless the buffer must have pages of its
 /// own (`ownPages`, required by `makeExecutable`).
 ///
+/// A buffer that may grow large (the machine code) can reserve address space for its growth
+/// (`reserving`): the mapping is that size but inaccessible (PROT_NONE) past the buffer, and
+/// `grow` makes more of it read-write in place, without a copy. The old and the new buffer are
+/// then never held at once: growing by a copy needs both, which for a large program's code
+/// was most of a worker's memory budget (RLIMIT_DATA counts writable private mappings only, so
+/// the reservation costs none of it, only address space).
+///
 /// A worker, which compiles exactly once in a fresh process, prepares its compile's memory
 /// while it waits for the job (`prepareSpares`): a code mapping and a small arena, their first
 /// pages faulted in, which the next buffers take instead of making their own system calls and
@@ -37,6 +44,11 @@ public final class PageBuffer: @unchecked Sendable {
     public private(set) var base: UnsafeMutableRawPointer
     /// Usable bytes from `base` (a whole number of pages, at least the size asked for).
     public private(set) var size: Int
+    /// Bytes from `base` that `grow` makes usable in place (the reservation; `size` when there
+    /// is none).
+    public private(set) var reservedSize: Int
+    /// The reservation asked for, kept for the mapping a growth past it moves to.
+    private let reservationHint: Int
     /// The whole mapping, which may start before `base` and end after `base + size`.
     /// (`mappingSize` is 0 for a heap buffer, `arenaMarker` for one in the arena.)
     var mapping: UnsafeMutableRawPointer
@@ -45,16 +57,22 @@ public final class PageBuffer: @unchecked Sendable {
 
     /// At least `byteCount` zeroed bytes; traps when the system cannot provide them (as
     /// `malloc` failing would).
-    public init(byteCount: Int, ownPages: Bool = false) {
+    /// - Parameter reserving: address space to reserve for growing in place (see the type's
+    ///   documentation), for a buffer with pages of its own; where it cannot be reserved, or
+    ///   the buffer comes from the prepared spare, growing copies instead.
+    public init(byteCount: Int, ownPages: Bool = false, reserving: Int = 0) {
+        reservationHint = reserving
         if let spare = PageBuffer.takeSpare(byteCount, ownPages: ownPages) {
             (mapping, mappingSize, base, size) = spare
+            reservedSize = size
             return
         }
         if !ownPages && byteCount < PageBuffer.heapLimit {
             guard let p = calloc(max(byteCount, 1), 1) else { preconditionFailure("out of memory") }
             (mapping, mappingSize, base, size) = (p, 0, p, byteCount)
+            reservedSize = size
         } else {
-            (mapping, mappingSize, base, size) = PageBuffer.map(byteCount)
+            (mapping, mappingSize, base, size, reservedSize) = PageBuffer.map(byteCount, reserving: reserving)
         }
     }
 
@@ -125,35 +143,73 @@ public final class PageBuffer: @unchecked Sendable {
         }
     }
 
-    private static func map(_ byteCount: Int)
-        -> (UnsafeMutableRawPointer, Int, UnsafeMutableRawPointer, Int) {
-        var size = max((byteCount + pageSize - 1) & ~(pageSize - 1), pageSize)
-        // From 1 MiB on, one huge page (one fault, and 2 MiB cleared by the kernel) costs less
-        // than the 256 or more first touches of 4 KiB pages it replaces (about 1.3 µs each
-        // here, against about 0.1 ms to clear 2 MiB), for the buffers here, which are written
-        // through.
-        let huge = size >= hugePageSize / 2
-        // A huge buffer is whole huge pages, so that its tail is not left in small ones.
-        if huge { size = (size + hugePageSize - 1) & ~(hugePageSize - 1) }
+    /// `byteCount` rounded up to whole pages, or to whole huge pages from 1 MiB on: there one
+    /// huge page (one fault, and 2 MiB cleared by the kernel) costs less than the 256 or more
+    /// first touches of 4 KiB pages it replaces (about 1.3 µs each here, against about 0.1 ms
+    /// to clear 2 MiB), for the buffers here, which are written through; and a huge buffer is
+    /// whole huge pages, so that its tail is not left in small ones.
+    private static func rounded(_ byteCount: Int) -> Int {
+        let size = max((byteCount + pageSize - 1) & ~(pageSize - 1), pageSize)
+        return size >= hugePageSize / 2 ? (size + hugePageSize - 1) & ~(hugePageSize - 1) : size
+    }
+
+    /// A mapping of at least `byteCount` read-write bytes, and up to `reserving` bytes in all
+    /// that can be made read-write in place: (mapping, mappingSize, base, size, reservedSize).
+    private static func map(_ byteCount: Int, reserving: Int = 0)
+        -> (UnsafeMutableRawPointer, Int, UnsafeMutableRawPointer, Int, Int) {
+        let size = rounded(byteCount)
+        var reserved = max(rounded(reserving), size)
+        // Huge buffers, and reservations that can become one, start on a 2 MiB boundary.
+        var huge = reserved >= hugePageSize / 2
+        if reserved > size {
+            if let m = mmap(nil, huge ? reserved + hugePageSize : reserved, PROT_NONE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), m != MAP_FAILED {
+                let total = huge ? reserved + hugePageSize : reserved
+                let base = huge ? aligned(m) : m
+                guard mprotect(base, size, PROT_READ | PROT_WRITE) == 0 else {
+                    preconditionFailure("cannot map \(size) bytes: errno \(errno)")
+                }
+                if huge { _ = madvise(base, reserved, 14 /* MADV_HUGEPAGE */) }
+                return (m, total, base, size, reserved)
+            }
+            // No address space for it (RLIMIT_AS): no reservation; growing copies.
+            reserved = size
+            huge = size >= hugePageSize / 2
+        }
         let total = huge ? size + hugePageSize : size
         guard let m = mmap(nil, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               m != MAP_FAILED else {
             preconditionFailure("cannot map \(total) bytes: errno \(errno)")
         }
-        guard huge else { return (m, total, m, size) }
-        let start = (UInt(bitPattern: m) + UInt(hugePageSize - 1)) & ~UInt(hugePageSize - 1)
-        let base = UnsafeMutableRawPointer(bitPattern: start)!
+        guard huge else { return (m, total, m, size, size) }
+        let base = aligned(m)
         _ = madvise(base, size, 14 /* MADV_HUGEPAGE */)
-        return (m, total, base, size)
+        return (m, total, base, size, size)
+    }
+
+    /// The first 2 MiB boundary at or after `p`.
+    private static func aligned(_ p: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: (UInt(bitPattern: p) + UInt(hugePageSize - 1)) & ~UInt(hugePageSize - 1))!
     }
 
     /// Grows the buffer to at least `byteCount` bytes, keeping the first `keeping` bytes
-    /// (the rest of the new buffer is zero). `base` changes.
+    /// (the rest of the new buffer is zero). Within the reservation (`reservedSize`) the pages
+    /// after the buffer become read-write and `base` stays; past it, the buffer moves to a new
+    /// mapping (with a reservation of its own) and `base` changes.
     public func grow(to byteCount: Int, keeping: Int) {
-        let (m, total, b, s) = PageBuffer.map(byteCount)
+        if byteCount <= reservedSize {
+            let newSize = min(PageBuffer.rounded(byteCount), reservedSize)
+            guard newSize > size else { return }
+            guard mprotect(base + size, newSize - size, PROT_READ | PROT_WRITE) == 0 else {
+                preconditionFailure("cannot map \(newSize - size) more bytes: errno \(errno)")
+            }
+            size = newSize
+            return
+        }
+        let (m, total, b, s, r) = PageBuffer.map(byteCount, reserving: max(reservationHint, byteCount))
         b.copyMemory(from: base, byteCount: min(keeping, size))
         PageBuffer.release(mapping, mappingSize)
-        (mapping, mappingSize, base, size) = (m, total, b, s)
+        (mapping, mappingSize, base, size, reservedSize) = (m, total, b, s, r)
     }
 
     /// Makes the first `byteCount` bytes read-execute (never writable again) and unmaps the pages
@@ -170,6 +226,7 @@ public final class PageBuffer: @unchecked Sendable {
         mapping = base
         mappingSize = keep
         size = keep
+        reservedSize = keep
         return 0
     }
 }

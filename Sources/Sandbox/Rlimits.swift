@@ -31,7 +31,9 @@ public struct ResourceLimits: Sendable, Equatable {
     /// Address space the job may reserve without committing (guest memory window + guards).
     public var guestReservationBytes: UInt64 = 6 << 30
     /// Address space of what is already mapped when the worker starts (runtime, libraries,
-    /// stacks) plus the JIT's code buffer.
+    /// stacks) plus the JIT's code buffer, which reserves (PROT_NONE, not data) up to 80 bytes
+    /// per byte of guest code, at most 2 GiB: with the 2 GiB of `guestReservationBytes` that
+    /// the guest does not use, it always fits.
     public var addressSpaceSlackBytes: UInt64 = 1 << 30
     /// CPU seconds (RLIMIT_CPU). The kernel checks it on the scheduler tick, so the kill comes
     /// up to a tick after the limit; a wall-clock timeout (pidfd kill) is the supervisor's.

@@ -7,7 +7,8 @@ import PVM
 // first makes sure 16 free bytes are available (no x86 instruction is longer than 15), then
 // writes its bytes without further checks. That keeps the per-byte cost to a store and an
 // increment, with no uniqueness checks or bounds checks, and no allocation except the
-// amortised doubling of the buffer.
+// buffer's growth: in place, by an eighth at a time, within the address space reserved for it
+// (`reservingCapacity`), else by doubling into a new buffer (a copy).
 //
 // The buffer never holds more than `maximumCodeSize` bytes (at most 2 GiB - 1), checked where
 // it grows: so every offset fits an Int32 and every rel32 between two offsets reaches, and the
@@ -61,13 +62,17 @@ public final class X86Assembler {
     var pendingFixups = 0
 
     /// Creates an assembler with room for `initialCapacity` bytes before it first grows.
-    /// - Parameter maximumCodeSize: more code than this is a precondition failure (at most
-    ///   `codeSizeLimit`, the default).
-    public init(initialCapacity: Int = 4096, maximumCodeSize: Int = X86Assembler.codeSizeLimit) {
+    /// - Parameters:
+    ///   - reservingCapacity: address space to reserve, so that the buffer grows in place up to
+    ///     that size (`PageBuffer`'s `reserving`); 0 for none.
+    ///   - maximumCodeSize: more code than this is a precondition failure (at most
+    ///     `codeSizeLimit`, the default).
+    public init(initialCapacity: Int = 4096, reservingCapacity: Int = 0, maximumCodeSize: Int = X86Assembler.codeSizeLimit) {
         precondition(maximumCodeSize >= 64 && maximumCodeSize <= X86Assembler.codeSizeLimit,
                      "the code size limit must be 64 bytes to 2 GiB - 1")
         self.maximumCodeSize = maximumCodeSize
-        buffer = PageBuffer(byteCount: min(max(initialCapacity, 64), maximumCodeSize), ownPages: true)
+        buffer = PageBuffer(byteCount: min(max(initialCapacity, 64), maximumCodeSize), ownPages: true,
+                            reserving: min(reservingCapacity, maximumCodeSize))
         capacity = min(buffer.size, maximumCodeSize)
         base = buffer.base.assumingMemoryBound(to: UInt8.self)
         count = 0
@@ -162,12 +167,16 @@ public final class X86Assembler {
         if _slowPath(capacity - count < 16) { grow() }
     }
 
-    /// Doubles the buffer (up to `maximumCodeSize`); kept out of line so the inlined fast path
-    /// stays small.
+    /// Grows the buffer: by an eighth (at least 2 MiB) within its reservation, where growing
+    /// costs no copy and a small step keeps the memory made writable close to the code; else
+    /// doubles it. Kept out of line so the inlined fast path stays small.
     @inline(never)
     func grow() {
         precondition(count + 16 <= maximumCodeSize, "code larger than \(maximumCodeSize) bytes")
-        buffer.grow(to: min(capacity * 2, maximumCodeSize), keeping: count)
+        let wanted = capacity < buffer.reservedSize
+            ? min(capacity + max(capacity / 8, PageBuffer.hugePageSize), buffer.reservedSize)
+            : capacity * 2
+        buffer.grow(to: min(wanted, maximumCodeSize), keeping: count)
         capacity = min(buffer.size, maximumCodeSize)
         base = buffer.base.assumingMemoryBound(to: UInt8.self)
     }
