@@ -61,6 +61,8 @@ extension Recompiler {
     /// The high 64 bits of the 128-bit product. One-operand `mul`/`imul` write rdx, which holds
     /// guest r12, so rdx is saved on the host stack and operands in rdx are read from the save.
     func multiplyHigh(_ op: Opcode, _ rd: Reg, _ ra: Reg, _ rb: Reg) {
+        let labels = a.labelCount
+        defer { a.discardLabels(from: labels) }   // local to the instruction
         a.push(.rdx)
         a.mov(.qword, .rax, ra)
         let bIsSaved = rb == .rdx
@@ -91,6 +93,8 @@ extension Recompiler {
         let size: OperandSize = is32 ? .dword : .qword
         let signed = op == .div_s_32 || op == .rem_s_32 || op == .div_s_64 || op == .rem_s_64
         let isRem = op == .rem_u_32 || op == .rem_s_32 || op == .rem_u_64 || op == .rem_s_64
+        let labels = a.labelCount
+        defer { a.discardLabels(from: labels) }   // local to the instruction
         let done = a.newLabel(), byZero = a.newLabel(), compute = a.newLabel()
         a.test(size, rb, rb)
         a.jcc(.zero, byZero)

@@ -55,6 +55,15 @@ struct X86PreconditionTests {
         }
     }
 
+    @Test func discardingALabelWithWaitingReferencesTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let a = X86Assembler()
+            let mark = a.labelCount
+            a.jmp(a.newLabel())
+            a.discardLabels(from: mark)
+        }
+    }
+
     /// Code past the assembler's size limit traps where the buffer would grow, so no offset
     /// or rel32 field (the recompiler patches some as raw UInt32s) can wrap; the limit is what
     /// a rel32 reaches by default. (Shown with a small limit: the real one is 2 GiB.)

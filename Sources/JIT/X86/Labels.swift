@@ -67,6 +67,23 @@ extension X86Assembler {
         labels[Int(label.id)].offset >= 0
     }
 
+    /// The number of labels made so far: a mark for `discardLabels(from:)`.
+    public var labelCount: Int { labels.count }
+
+    /// Forgets the labels made since `mark` (`labelCount` then), none of which may have a
+    /// reference still waiting for it (bound, or never used): labels local to one instruction
+    /// sequence, so that a long run of such sequences does not keep an entry for each (the
+    /// recompiler's division makes four per guest instruction, which for a program of nothing
+    /// else was a table of 32 bytes per byte of guest code, and as much again while the array
+    /// grew). Their ids must not be used again.
+    public func discardLabels(from mark: Int) {
+        precondition(mark >= 0 && mark <= labels.count, "no such label mark")
+        for i in mark..<labels.count {
+            precondition(labels[i].head < 0, "label \(i) is discarded with references waiting for it")
+        }
+        labels.removeLast(labels.count - mark)
+    }
+
     /// The number of label references still waiting for their label to be bound.
     public var unresolvedReferences: Int { pendingFixups }
 
