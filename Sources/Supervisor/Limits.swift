@@ -29,7 +29,8 @@ public struct Limits: Sendable, Equatable {
     /// behind the wall-clock timeout.
     public var workerCPUSeconds: UInt64 = 10
     /// Private writable memory of one worker process, bytes (RLIMIT_DATA,
-    /// `worker_memory_bytes`): guest pages, JIT buffers and the worker's own heap.
+    /// `worker_memory_bytes`): guest pages, JIT buffers and the worker's own heap. Must cover
+    /// the largest job the other limits admit (`workerMemoryNeeded`).
     public var workerMemoryBytes: UInt64 = 1 << 30
     /// Worker processes running jobs at once: the execution parallelism (`workers`).
     public var workers: UInt32 = 2
@@ -104,9 +105,19 @@ public struct Limits: Sendable, Equatable {
         if maxRegisteredBlobs == 0 { out.append(("max_registered_blobs", "must be at least 1")) }
         if maxStackBytes < 4096 { out.append(("max_stack_bytes", "must be at least 4096 (one page)")) }
         if maxGuestMemoryBytes < 65536 { out.append(("max_guest_memory_bytes", "must be at least 65536")) }
-        if maxGuestMemoryBytes > workerMemoryBytes {
-            out.append(("max_guest_memory_bytes", "must not exceed worker_memory_bytes (\(workerMemoryBytes))"))
+        if workerMemoryBytes < workerMemoryNeeded {
+            out.append(("worker_memory_bytes",
+                        "must be at least 16 MiB + max_guest_memory_bytes + 2 × max_input_bytes + 128 × max_blob_bytes "
+                        + "= \(workerMemoryNeeded) bytes, what a worker may need to compile and run the largest program "
+                        + "(docs/operations.md, \"Worker memory\"); lower those limits or raise this one"))
         }
         return out
+    }
+
+    /// The memory budget a worker needs for the largest job these limits admit
+    /// (`WorkerLimits.memoryNeeded`): with the defaults, 786 MiB of the 1 GiB.
+    public var workerMemoryNeeded: UInt64 {
+        WorkerLimits.memoryNeeded(maxBlobBytes: UInt64(maxBlobBytes), maxInputBytes: UInt64(maxInputBytes),
+                                  maxGuestMemoryBytes: maxGuestMemoryBytes)
     }
 }

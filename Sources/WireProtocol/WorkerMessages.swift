@@ -117,6 +117,28 @@ public struct WorkerLimits: Sendable, Equatable, ScaleCodable {
     }
 }
 
+extension WorkerLimits {
+    /// The private writable memory (RLIMIT_DATA) one worker needs, at most, for any job within
+    /// these sizes, on either engine: `16 MiB + maxGuestMemoryBytes + 2 × maxInputBytes +
+    /// 128 × maxBlobBytes` (saturating). Measured in a locked-down release worker, by bisecting
+    /// its budget: the worst program, a blob of nothing but 0xCC code with every bitmask bit set
+    /// (74 native bytes per code byte), needs 33 MiB for 256 KiB of blob, 389 MiB for 4 MiB and
+    /// 787 MiB for 8 MiB (about 100 bytes per blob byte: the code, grown by at most an eighth,
+    /// the recompiler's tables, copies of the blob), plus the guest memory the program
+    /// declares, plus about one byte per input byte (two on the interpreter); a tiny program
+    /// needs 17 MiB. docs/operations.md has the table.
+    public static func memoryNeeded(maxBlobBytes: UInt64, maxInputBytes: UInt64, maxGuestMemoryBytes: UInt64) -> UInt64 {
+        var total: UInt64 = 16 << 20
+        for (count, perByte) in [(maxGuestMemoryBytes, UInt64(1)), (maxInputBytes, 2), (maxBlobBytes, 128)] {
+            let (bytes, o1) = count.multipliedReportingOverflow(by: perByte)
+            let (sum, o2) = total.addingReportingOverflow(bytes)
+            if o1 || o2 { return .max }
+            total = sum
+        }
+        return total
+    }
+}
+
 /// Run `blob` on `input`.
 public struct WorkerJob: Sendable, Equatable, ScaleCodable {
     /// Chosen by the supervisor; echoed in the result.

@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import Supervisor
+import WireProtocol
 
 final class ConfigTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -43,6 +44,14 @@ final class ConfigTests: XCTestCase {
         expectError("socket = \"/s\"\n[limits]\nmax_frame_bytes = 70000\n", line: 3, key: "limits.max_frame_bytes",
                     contains: "must hold")
         expectError("socket = \"/s\"\nsocket_mode = \"999\"\n", line: 2, key: "socket_mode", contains: "octal")
+        // The budget must cover the largest job the other limits admit (the defaults need 786 MiB).
+        XCTAssertEqual(Limits().workerMemoryNeeded, 786 << 20)
+        expectError("socket = \"/s\"\n[limits]\nworker_memory_bytes = 824180735\n", line: 3, key: "limits.worker_memory_bytes",
+                    contains: "must be at least 16 MiB + max_guest_memory_bytes + 2 × max_input_bytes + 128 × max_blob_bytes = 824180736 bytes")
+        expectError("socket = \"/s\"\n[limits]\nmax_blob_bytes = 8388608\n", line: nil, key: "limits.worker_memory_bytes",
+                    contains: "= 1361051648 bytes")
+        XCTAssertNoThrow(try Config.parse("socket = \"/s\"\n[limits]\nworker_memory_bytes = 824180736\n", file: "t.toml"))
+        XCTAssertEqual(WorkerLimits.memoryNeeded(maxBlobBytes: 1, maxInputBytes: 1, maxGuestMemoryBytes: .max), .max, "saturates")
         expectError("socket = \"/s\"\n[limits]\nengine = \"fast\"\n", line: 3, key: "limits.engine", contains: "jit")
         expectError("socket = \"/s\"\nlog_level = \"loud\"\n", line: 2, key: "log_level", contains: "expected one of")
         expectError("socket = \"/s\"\nmetrics_address = \"nowhere\"\n", line: 2, key: "metrics_address", contains: "HOST:PORT")
