@@ -11,7 +11,9 @@
 // Back pressure: a client that does not read its answers is not read from either. Once its
 // unsent answers pass `answerWaterMark.high` the channel turns unwritable, and NIO's
 // BackPressureHandler (in front of this one) holds back the reads until they drain below
-// `.low`. Answered requests leave `inFlight`, so `max_in_flight` alone would not bound them.
+// `.low`; the frames already read wait in the decoder, unhandled, until then too (one read can
+// hold many small requests). Answered requests leave `inFlight`, so `max_in_flight` alone would
+// not bound them.
 import Logging
 import NIOCore
 import WireProtocol
@@ -80,12 +82,22 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         }
         if let error = failure {
-            // Frames completed before the bad header are still served first.
-            drainFrames(context)
+            // Frames completed before the bad header are still served first (all of them: the
+            // connection ends right after).
+            drainFrames(context, evenIfUnwritable: true)
             if phase != .closed { fail(context, ProtocolError(error)) }
             return
         }
         drainFrames(context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            // The client read its answers: handle the requests that waited in the decoder.
+            drainFrames(context)
+            flushIfNeeded(context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -98,8 +110,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private func drainFrames(_ context: ChannelHandlerContext) {
-        while phase != .closed, let payload = decoder.nextFrame() {
+    /// Handles the complete frames read so far, stopping while the client leaves its answers
+    /// unread (the rest waits for `channelWritabilityChanged`).
+    private func drainFrames(_ context: ChannelHandlerContext, evenIfUnwritable: Bool = false) {
+        while phase != .closed, evenIfUnwritable || context.channel.isWritable, let payload = decoder.nextFrame() {
             handle(payload, context)
         }
     }

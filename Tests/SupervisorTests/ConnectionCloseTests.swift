@@ -27,7 +27,7 @@ final class HeldWrites: ChannelOutboundHandler {
 }
 
 final class ConnectionCloseTests: XCTestCase {
-    func service() -> SupervisorService {
+    static func service() -> SupervisorService {
         let limits = Limits()
         return SupervisorService(limits: limits, scheduler: Scheduler(executor: FakeExecutor(capacity: 1), limits: limits,
                                                                       weights: SchedulerWeights()),
@@ -43,7 +43,7 @@ final class ConnectionCloseTests: XCTestCase {
             let channel = EmbeddedChannel()
             defer { _ = try? channel.finish() }
             let writes = HeldWrites()
-            try channel.pipeline.syncOperations.addHandlers(writes, ConnectionHandler(service: service(), connectionID: 1))
+            try channel.pipeline.syncOperations.addHandlers(writes, ConnectionHandler(service: Self.service(), connectionID: 1))
             try channel.connect(to: SocketAddress(unixDomainSocketPath: "/alcatraz-test")).wait()
             try channel.writeInbound(ByteBuffer(bytes: input.bytes))
             XCTAssertEqual(writes.held.count, 1, "\(input.name): the last frame, not written")
