@@ -90,11 +90,14 @@ public final class Scheduler: Sendable {
     private let state: Mutex<State>
     private let executor: any JobExecutor
     private let limits: Limits
+    /// Sent with every job; computed once (its output limit encodes a sample answer).
+    private let workerLimits: WorkerLimits
     private let observer: SchedulerObserver
 
     public init(executor: any JobExecutor, limits: Limits, weights: SchedulerWeights, observer: SchedulerObserver = .none) {
         self.executor = executor
         self.limits = limits
+        workerLimits = limits.workerLimits
         self.observer = observer
         state = Mutex(State(queue: JobQueue(depth: Int(limits.queueDepth), weights: weights)))
     }
@@ -159,7 +162,7 @@ public final class Scheduler: Sendable {
             var deadline = now + limits.jobTimeoutMillis * 1_000_000
             if let requested = job.deadline { deadline = min(deadline, requested) }
             let workerJob = WorkerJob(jobId: jobId, blob: job.blob, input: job.input, gasLimit: job.gasLimit,
-                                      limits: limits.workerLimits)
+                                      limits: workerLimits)
             executor.execute(workerJob, deadline: deadline) { [self] result in
                 deliver(job, result, queuedMicros: queuedMicros)
                 finished()
